@@ -1,0 +1,1 @@
+"""The Hai Phong policy assistant: conversation, answering core and chat channels."""

@@ -1,0 +1,72 @@
+"""Command line: `python -m bot run` and `python -m bot ask [--json] QUESTION...`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from bot.config import SECRET_FIELDS, Settings
+from bot.logging_setup import setup_logging
+from indexer.settings import SettingsError
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        sys.stderr.write(f"Configuration error: {exc}\n")
+        raise SystemExit(2) from exc
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.assistant import Assistant
+    from bot.channels.render import plain
+    from indexer.search import IndexNotReady, ModelMismatch
+
+    words = args.question
+    if words == ["-"]:
+        questions = [line.strip() for line in sys.stdin if line.strip()]
+    else:
+        questions = [" ".join(words)]
+    assistant = Assistant(settings)  # no memory: each question is answered on its own
+    status = 0
+    for question in questions:
+        try:
+            answer = assistant.answer(question)
+        except (IndexNotReady, ModelMismatch) as exc:
+            sys.stderr.write(f"{exc}\n")
+            return 2
+        if args.json:
+            sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(plain(answer) + "\n\n")
+        sys.stdout.flush()
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Hai Phong policy assistant")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start every configured channel (console chat when none is)")
+    ask = sub.add_parser("ask", help="answer questions from the command line")
+    ask.add_argument("--json", action="store_true", help="one JSON object a line")
+    ask.add_argument("question", nargs="+", help="the question, or - to read one question a line from stdin")
+    args = parser.parse_args(argv)
+    settings = _settings()
+    secrets = [getattr(settings, name) for name in SECRET_FIELDS]
+    setup_logging(settings.log_level if args.command == "run" else "WARNING", settings.log_format, secrets)
+    if args.command == "ask":
+        return _ask(args, settings)
+    from bot.app import serve
+
+    try:
+        asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

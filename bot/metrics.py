@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+# The classic Prometheus text format, which generate_latest() writes.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -20,6 +27,35 @@ ANSWER_SECONDS = Histogram(
 INDEX_DOCUMENTS = Gauge("assistant_index_documents", "Documents in the active index", registry=REGISTRY)
 INDEX_CHUNKS = Gauge("assistant_index_chunks", "Passages in the active index", registry=REGISTRY)
 
+_index_source: Callable[[], Any] | None = None
+
+
+def watch_index(manifest: Callable[[], Any] | None) -> None:
+    """Read the index size from `manifest()` (anything with .documents and .chunks, e.g.
+    SearchEngine.manifest) whenever metrics are rendered, so the gauges follow refreshes."""
+    global _index_source
+    _index_source = manifest
+
+
+def set_index_size(documents: int, chunks: int) -> None:
+    INDEX_DOCUMENTS.set(documents)
+    INDEX_CHUNKS.set(chunks)
+
+
+def update_index_size() -> None:
+    source = _index_source
+    if source is None:
+        return
+    try:
+        manifest = source()
+    except Exception as exc:  # no index yet: keep the last known values
+        logging.getLogger("bot.metrics").debug("index size unavailable", extra={"error": type(exc).__name__})
+        return
+    set_index_size(int(manifest.documents), int(manifest.chunks))
+
 
 def render() -> bytes:
+    """The metrics in the Prometheus text format (CONTENT_TYPE); may read the index manifest, so
+    call it from a worker thread in async code."""
+    update_index_size()
     return generate_latest(REGISTRY)

@@ -120,6 +120,22 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "gaps_none": {"vi": "Chưa có câu hỏi nào bị từ chối hoặc bị đánh giá 👎.",
                   "en": "No refused or down-voted questions yet."},
+    # Zalo shows no buttons or slash menus: commands are words, in either language.
+    "zalo_commands": {
+        "vi": ("trợ giúp — cách dùng\nbắt đầu — lời chào và câu hỏi mẫu\nnguồn — kho tài liệu có gì\n"
+               "giới thiệu — giới thiệu trợ lý\ntiếng Việt / English — chọn ngôn ngữ trả lời"),
+        "en": ("help — how to use the assistant\nstart — welcome and example questions\n"
+               "sources — what the knowledge base holds\nabout — about this assistant\n"
+               "English / tiếng Việt — choose the answer language"),
+    },
+    "zalo_staff_commands": {
+        "vi": "reindex — cập nhật kho tài liệu\nstats — thống kê kho và lượt dùng\ngaps — câu hỏi chưa trả lời được",
+        "en": "reindex — refresh the knowledge index\nstats — index and usage statistics\ngaps — questions the knowledge base misses",
+    },
+    "zalo_hint": {
+        "vi": "Gõ «trợ giúp» để xem các lệnh, «English» để nhận câu trả lời bằng tiếng Anh.",
+        "en": "Send “help” to see the commands, “tiếng Việt” for answers in Vietnamese.",
+    },
 }
 
 COMMANDS: dict[str, dict[str, str]] = {

@@ -13,7 +13,7 @@ _ABBREVIATIONS = {
     "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "co", "ltd", "inc", "corp", "art",
     "tp", "q", "p", "ths", "ts", "pgs", "gs", "km", "ha", "approx", "vol", "fig",
 }
-_BOUNDARY = re.compile(r'(?<=[.!?…])["”’)\]]*\s+(?=["“‘(\[]?[A-ZÀ-Ỹ0-9Đ])')
+_BOUNDARY = re.compile(r'(?<=[.!?…])(["”’)\]]*)\s+(?=["“‘(\[]?[A-ZÀ-Ỹ0-9Đ])')
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+")
 _HEADING = re.compile(r"^\s*#{1,6}\s+(.*)$")
 
@@ -43,7 +43,7 @@ def split_sentences(text: str) -> list[str]:
             continue
         start = 0
         for match in _BOUNDARY.finditer(line):
-            candidate = line[start:match.start()].rstrip()
+            candidate = line[start:match.end(1)].rstrip()
             last_word = re.findall(r"([\w.]+)[.!?…]*[\"”’)\]]*$", candidate)
             if last_word and last_word[-1].lower().rstrip(".") in _ABBREVIATIONS and candidate.endswith("."):
                 continue

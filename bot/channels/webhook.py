@@ -7,6 +7,7 @@ Channels register their handlers; this module owns the server, the body-size lim
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -117,5 +118,6 @@ class WebhookServer:
                              200 if ready else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8",
-                            headers={"X-Content-Type-Options": "nosniff"})
+        body = await asyncio.to_thread(metrics.render)
+        return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE,
+                                                "X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,455 @@
+"""The Telegram channel (python-telegram-bot 22): long polling by default, or the shared webhook
+server at /telegram/webhook when TELEGRAM_WEBHOOK_URL is set.
+
+The channel only translates: Telegram updates become Conversation calls, Replies become HTML
+messages with 👍/👎 buttons. PTB's Application runs inside our event loop (initialize/start and
+Updater.start_polling, never run_polling/run_webhook), with concurrent updates so one slow answer
+never holds up other users, and with flood-limit-aware sending (see telegram_send.py).
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import logging
+import re
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import Forbidden, InvalidToken, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import metrics
+from bot.channels.render import telegram_html
+from bot.channels.telegram_send import RETRY_AFTER_RETRIES, FloodLimiter, Sender, with_network_retries
+from bot.channels.webhook import WebhookServer, json_response
+from bot.config import Settings
+from bot.conversation import Conversation, User
+from bot.texts import COMMANDS, STAFF_COMMANDS, t
+
+log = logging.getLogger("bot.telegram")
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+POLL_TIMEOUT = 25  # seconds a getUpdates long poll may wait on Telegram's side
+_VOTE = re.compile(r"^v:(\d{1,18}):([ud])$")
+_EXAMPLE = re.compile(r"^ex:(vi|en):(\d{1,2})$")
+_SEEN_UPDATES = 2048  # webhook update ids remembered, so a redelivered update is answered once
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+def file_base_url(base_url: str) -> str:
+    """The file download base that goes with an API base URL (…/bot → …/file/bot)."""
+    if "/bot{token}" in base_url:
+        return base_url.replace("/bot{token}", "/file/bot{token}", 1)
+    if base_url.endswith("/bot"):
+        return base_url[: -len("bot")] + "file/bot"
+    return base_url.rstrip("/") + "/file"
+
+
+def webhook_url(configured: str) -> str:
+    """TELEGRAM_WEBHOOK_URL as given, or with /telegram/webhook added when it names only a host."""
+    parts = urlsplit(configured)
+    if parts.path in ("", "/"):
+        return configured.rstrip("/") + WEBHOOK_PATH
+    return configured
+
+
+def vote_markup(answer_id: int, chosen: bool | None = None) -> InlineKeyboardMarkup:
+    up = "👍 ✓" if chosen is True else "👍"
+    down = "👎 ✓" if chosen is False else "👎"
+    return InlineKeyboardMarkup([[InlineKeyboardButton(up, callback_data=f"v:{answer_id}:u"),
+                                  InlineKeyboardButton(down, callback_data=f"v:{answer_id}:d")]])
+
+
+class TelegramChannel:
+    name = "telegram"
+
+    def __init__(self, settings: Settings, conversation: Conversation, server: WebhookServer, *,
+                 poll_timeout: float = POLL_TIMEOUT) -> None:
+        if not settings.telegram_bot_token:
+            raise ValueError("TelegramChannel needs TELEGRAM_BOT_TOKEN")
+        self.settings = settings
+        self.conversation = conversation
+        self.server = server
+        self.poll_timeout = poll_timeout
+        self.webhook = bool(settings.telegram_webhook_url)
+        self.application = self._build()
+        self.sender = Sender(self.application.bot)
+        self._add_handlers()
+        self._started = False
+        self._running = False
+        self._seen: OrderedDict[int, None] = OrderedDict()
+        if self.webhook:
+            server.add_webhook(WEBHOOK_PATH, self._on_webhook)
+
+    # -- setup -----------------------------------------------------------------------------------
+    def _build(self) -> Application:  # type: ignore[type-arg]
+        base = self.settings.telegram_api_base_url
+        builder = (ApplicationBuilder()
+                   .token(self.settings.telegram_bot_token)
+                   .base_url(base)
+                   .base_file_url(file_base_url(base))
+                   .concurrent_updates(True)
+                   .rate_limiter(FloodLimiter(max_retries=RETRY_AFTER_RETRIES))
+                   .connect_timeout(10.0).read_timeout(15.0).write_timeout(15.0).pool_timeout(10.0))
+        if self.webhook:
+            builder = builder.updater(None)
+        return builder.build()
+
+    def _add_handlers(self) -> None:
+        app = self.application
+        fresh = filters.UpdateType.MESSAGE  # commands: new messages only, not edits
+        for name, callback in (("start", self._cmd_start), ("help", self._cmd_help), ("lang", self._cmd_lang),
+                               ("sources", self._cmd_sources), ("about", self._cmd_about),
+                               ("reindex", self._cmd_reindex), ("stats", self._cmd_stats),
+                               ("gaps", self._cmd_gaps)):
+            app.add_handler(CommandHandler(name, callback, filters=fresh))
+        app.add_handler(MessageHandler(filters.COMMAND & fresh, self._cmd_unknown))
+        app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGES,
+                                       self._on_text))
+        app.add_handler(MessageHandler(fresh & ~filters.TEXT & ~filters.StatusUpdate.ALL, self._on_non_text))
+        app.add_handler(CallbackQueryHandler(self._on_callback))
+        app.add_error_handler(self._on_error)
+
+    async def _register_commands(self) -> None:
+        """The command menu in English (default) and Vietnamese; staff see their commands too.
+        Optional: a refusal is logged and the bot carries on."""
+        bot = self.application.bot
+        for lang, code in (("en", None), ("vi", "vi")):
+            public = [BotCommand(n, d[lang]) for n, d in COMMANDS.items()]
+            staff = public + [BotCommand(n, d[lang]) for n, d in STAFF_COMMANDS.items()]
+            try:
+                await bot.set_my_commands(public, language_code=code)
+                for admin in sorted(self.settings.telegram_admin_ids):
+                    await bot.set_my_commands(staff, scope=BotCommandScopeChat(admin), language_code=code)
+            except TelegramError as exc:
+                log.warning("telegram refused setMyCommands; the command menu may be missing",
+                            extra={"language": lang, "error": type(exc).__name__})
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = self.application
+        try:
+            await with_network_retries(app.initialize, "getMe", attempts=5, first_delay=1.0)
+        except InvalidToken:
+            raise RuntimeError("Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather "
+                               "(and TELEGRAM_API_BASE_URL if set).") from None
+        self._started = True
+        await self._register_commands()
+        await app.start()
+        if self.webhook:
+            url = webhook_url(self.settings.telegram_webhook_url)
+            await with_network_retries(
+                lambda: app.bot.set_webhook(url, secret_token=self.settings.telegram_webhook_secret,
+                                            allowed_updates=ALLOWED_UPDATES),
+                "setWebhook", attempts=5, first_delay=1.0)
+            log.info("telegram webhook set", extra={"path": WEBHOOK_PATH, "username": app.bot.username})
+        else:
+            assert app.updater is not None
+            await app.updater.start_polling(timeout=int(self.poll_timeout), allowed_updates=ALLOWED_UPDATES,
+                                            bootstrap_retries=5, error_callback=self._polling_error)
+            log.info("telegram polling started", extra={"username": app.bot.username})
+        self._running = True
+
+    async def stop(self) -> None:
+        self._running = False
+        app = self.application
+        if not self._started:
+            return
+        self._started = False
+        try:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+        finally:
+            await app.shutdown()
+
+    async def ready(self) -> tuple[bool, str]:
+        if not self._running:
+            return False, "not started"
+        if not self.webhook and not (self.application.updater and self.application.updater.running):
+            return False, "polling stopped"
+        return True, f"{'webhook' if self.webhook else 'polling'} as @{self.application.bot.username}"
+
+    def _polling_error(self, exc: TelegramError) -> None:
+        log.warning("telegram polling failed; retrying", extra={"error": type(exc).__name__,
+                                                                 "detail": self._clean(str(exc))[:200]})
+
+    # -- webhook ---------------------------------------------------------------------------------
+    async def _on_webhook(self, raw: bytes, payload: Any, request: web.Request) -> web.StreamResponse:
+        expected = self.settings.telegram_webhook_secret.encode()
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
+        if not expected or not hmac.compare_digest(given, expected):
+            log.warning("telegram webhook request with a wrong or missing secret token",
+                        extra={"remote": request.remote})
+            return json_response({"ok": False, "error": "forbidden"}, 403)
+        if not self._running:
+            return json_response({"ok": False, "error": "not ready"}, 503)
+        try:
+            update = Update.de_json(payload, self.application.bot)
+        except Exception:
+            log.warning("telegram webhook body is not an update")
+            return json_response({"ok": False, "error": "not an update"}, 400)
+        if update.update_id in self._seen:  # Telegram redelivers when an answer was slow
+            return json_response({"ok": True})
+        self._seen[update.update_id] = None
+        while len(self._seen) > _SEEN_UPDATES:
+            self._seen.popitem(last=False)
+        await self.application.update_queue.put(update)
+        return json_response({"ok": True})
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _clean(self, text: str) -> str:
+        token = self.settings.telegram_bot_token
+        return text.replace(token, "***") if token else text
+
+    @staticmethod
+    def _who(update: Update) -> tuple[User, int] | None:
+        tg_user, chat = update.effective_user, update.effective_chat
+        if tg_user is None or chat is None or tg_user.is_bot:
+            return None
+        return User("telegram", str(tg_user.id), str(chat.id)), chat.id
+
+    @staticmethod
+    def _private(update: Update) -> bool:
+        chat = update.effective_chat
+        return chat is not None and chat.type == ChatType.PRIVATE
+
+    def _is_staff(self, update: Update) -> bool:
+        return update.effective_user is not None and update.effective_user.id in self.settings.telegram_admin_ids
+
+    def _reply_to(self, update: Update) -> int | None:
+        """In groups answers quote the message they answer; in private chats they need not."""
+        message = update.effective_message
+        return None if self._private(update) or message is None else message.message_id
+
+    def _addressed(self, message: Message) -> bool:
+        """In a group: the message mentions the bot or replies to one of its messages."""
+        bot = self.application.bot
+        replied = message.reply_to_message
+        if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
+            return True
+        mention = f"@{bot.username}".lower()
+        for entity, text in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+            if entity.type == MessageEntity.MENTION and text.lower() == mention:
+                return True
+            if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None and entity.user.id == bot.id:
+                return True
+        return mention in (message.text or "").lower()
+
+    def _strip_mention(self, text: str) -> str:
+        stripped = re.sub(rf"@{re.escape(self.application.bot.username)}\b", " ", text, flags=re.IGNORECASE)
+        return re.sub(r"\s+", " ", stripped).strip(" ,:;")
+
+    def _lang(self, user: User, context: Context) -> str:
+        args = " ".join(context.args or [])
+        return self.conversation.language(user, args or None)
+
+    async def _say(self, update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        chat = update.effective_chat
+        if chat is not None:
+            await self.sender.send_text(chat.id, text, markup, self._reply_to(update))
+
+    async def _answer(self, user: User, chat_id: int, question: str, reply_to: int | None = None,
+                      heading: str | None = None) -> None:
+        async with self.sender.typing(chat_id):
+            reply = await self.conversation.ask(user, question)
+        body = telegram_html(reply.answer)
+        if heading:
+            body = f"❓ <b>{html.escape(heading, quote=False)}</b>\n\n{body}"
+        markup = vote_markup(reply.answer_id) if reply.answer_id is not None else None
+        await self.sender.send_html(chat_id, body, markup, reply_to)
+
+    # -- commands --------------------------------------------------------------------------------
+    async def _cmd_start(self, update: Update, context: Context) -> None:
+        who = self._who(update)
+        if who is None:
+            return
+        user, _ = who
+        lang = self._lang(user, context)
+        self.conversation.record_event(user, "start")
+        buttons = [[InlineKeyboardButton(q, callback_data=f"ex:{lang}:{i}")]
+                   for i, q in enumerate(self.conversation.examples(lang))]
+        await self._say(update, self.conversation.welcome(lang), InlineKeyboardMarkup(buttons))
+
+    async def _cmd_help(self, update: Update, context: Context) -> None:
+        who = self._who(update)
+        if who is not None:
+            lang = self._lang(who[0], context)
+            await self._say(update, self.conversation.help(lang, "/", staff=self._is_staff(update)))
+
+    async def _cmd_lang(self, update: Update, context: Context) -> None:
+        who = self._who(update)
+        if who is not None:
+            args = " ".join(context.args or []).strip().lower()
+            if args in ("vi", "en"):
+                await self._say(update, self.conversation.set_language(who[0], args))
+            else:
+                await self._say(update, self.conversation.toggle_language(who[0]))
+
+    async def _cmd_about(self, update: Update, context: Context) -> None:
+        who = self._who(update)
+        if who is not None:
+            await self._say(update, self.conversation.about(self._lang(who[0], context)))
+
+    async def _cmd_sources(self, update: Update, context: Context) -> None:
+        who = self._who(update)
+        chat = update.effective_chat
+        if who is None or chat is None:
+            return
+        lang = self._lang(who[0], context)
+        entries = [f"<b>{html.escape(t('sources_head', lang), quote=False)}</b>"]
+        for s in self.conversation.sources(lang):
+            title = html.escape(s.title, quote=False)
+            if s.url:
+                title = f'<a href="{html.escape(s.url, quote=True)}">{title}</a>'
+            label = f" ({html.escape(t('unofficial', lang), quote=False)})" if s.unofficial_translation else ""
+            date = html.escape(s.published or t("no_date", lang), quote=False)
+            origin = "" if s.url else f" — {html.escape(s.source or t('no_link', lang), quote=False)}"
+            entries.append(f"• {title}{label} — {date}{origin}")
+        await self.sender.send_html(chat.id, "\n\n".join(entries), reply_to=self._reply_to(update))
+
+    async def _staff_lang(self, update: Update, context: Context) -> str | None:
+        """The language for a staff command, or None (after saying so) when the sender is not staff."""
+        who = self._who(update)
+        if who is None:
+            return None
+        lang = self._lang(who[0], context)
+        if not self._is_staff(update):
+            await self._say(update, self.conversation.staff_only(lang))
+            return None
+        return lang
+
+    async def _cmd_reindex(self, update: Update, context: Context) -> None:
+        lang = await self._staff_lang(update, context)
+        chat = update.effective_chat
+        if lang is None or chat is None:
+            return
+        await self._say(update, t("reindex_started", lang))
+        async with self.sender.typing(chat.id):
+            summary = await self.conversation.reindex(lang)
+        await self._say(update, summary)
+
+    async def _cmd_stats(self, update: Update, context: Context) -> None:
+        lang = await self._staff_lang(update, context)
+        if lang is not None:
+            await self._say(update, self.conversation.stats(lang))
+
+    async def _cmd_gaps(self, update: Update, context: Context) -> None:
+        lang = await self._staff_lang(update, context)
+        if lang is not None:
+            await self._say(update, self.conversation.gaps_text(lang))
+
+    async def _cmd_unknown(self, update: Update, context: Context) -> None:
+        who = self._who(update)
+        message = update.effective_message
+        if who is None or message is None:
+            return
+        command = (message.text or "").split(maxsplit=1)[0]
+        addressee = command.partition("@")[2].lower()
+        if addressee and addressee != (self.application.bot.username or "").lower():
+            return  # a command for another bot in the group
+        if not addressee and not self._private(update):
+            return  # a bare unknown command in a group may be meant for another bot
+        await self._say(update, self.conversation.unknown_command(self.conversation.language(who[0])))
+
+    # -- messages --------------------------------------------------------------------------------
+    async def _on_text(self, update: Update, context: Context) -> None:
+        who = self._who(update)
+        message = update.effective_message
+        if who is None or message is None:
+            return
+        user, chat_id = who
+        text = message.text or ""
+        if not self._private(update):
+            if not self._addressed(message):
+                return
+            text = self._strip_mention(text)
+        await self._answer(user, chat_id, text, reply_to=self._reply_to(update))
+
+    async def _on_non_text(self, update: Update, context: Context) -> None:
+        who = self._who(update)
+        message = update.effective_message
+        if who is None or message is None:
+            return
+        if not self._private(update) and not self._addressed(message):
+            return
+        user = who[0]
+        self.conversation.record_event(user, "non_text")
+        await self._say(update, self.conversation.non_text(self.conversation.language(user, message.caption)))
+
+    async def _on_callback(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        who = self._who(update)
+        if query is None or who is None:
+            return
+        user, chat_id = who
+        data = query.data or ""
+        if m := _VOTE.match(data):
+            answer_id, up = int(m.group(1)), m.group(2) == "u"
+            thanks = await self.conversation.vote(user, answer_id, up)
+            await self._answer_query(query, thanks)
+            message = query.message
+            if isinstance(message, Message):
+                try:
+                    await message.edit_reply_markup(vote_markup(answer_id, chosen=up))
+                except TelegramError:
+                    pass  # e.g. "message is not modified" when the same button is pressed twice
+        elif m := _EXAMPLE.match(data):
+            lang, index = m.group(1), int(m.group(2))
+            examples = self.conversation.examples(lang)
+            await self._answer_query(query)
+            if index < len(examples):
+                await self._answer(user, chat_id, examples[index], heading=examples[index])
+        else:
+            await self._answer_query(query)
+
+    @staticmethod
+    async def _answer_query(query: CallbackQuery, text: str | None = None) -> None:
+        try:
+            await query.answer(text)
+        except TelegramError as exc:  # an expired query: the vote is stored all the same
+            log.debug("answerCallbackQuery failed", extra={"error": type(exc).__name__})
+
+    # -- errors ----------------------------------------------------------------------------------
+    async def _on_error(self, update: object, context: Context) -> None:
+        error = context.error
+        metrics.ERRORS.labels(self.name).inc()
+        log.error("telegram update failed", extra={"error": type(error).__name__,
+                                                   "detail": self._clean(str(error))[:300]},
+                  exc_info=(type(error), error, error.__traceback__) if error is not None else None)
+        if not isinstance(update, Update) or update.effective_chat is None or isinstance(error, Forbidden):
+            return
+        who = self._who(update)
+        message = update.effective_message
+        text = message.text if message is not None else None
+        lang = self.conversation.language(who[0], text) if who else self.settings.default_language
+        try:
+            await self.application.bot.send_message(update.effective_chat.id, t("error", lang))
+        except Exception as exc:
+            log.warning("could not tell the user about the error", extra={"error": type(exc).__name__})

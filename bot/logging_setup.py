@@ -7,8 +7,10 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
 from collections.abc import Iterable
+from types import TracebackType
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 # Bot API tokens inside URLs (…/bot123456:ABC-def/…) and access_token parameters.
@@ -19,13 +21,26 @@ _TOKEN_PATTERNS = [
 ]
 
 
+# Secrets learnt while running (e.g. a refreshed Zalo OA access token): every filter masks them too.
+_RUNTIME_SECRETS: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Mask `value` in every log line from now on (for tokens obtained at run time)."""
+    if value and len(value) >= 6:
+        _RUNTIME_SECRETS.add(value)
+
+
 class RedactSecrets(logging.Filter):
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
 
     def _clean(self, text: str) -> str:
-        for secret in self.secrets:
+        secrets = self.secrets
+        if _RUNTIME_SECRETS:
+            secrets = sorted(set(secrets) | _RUNTIME_SECRETS, key=len, reverse=True)
+        for secret in secrets:
             text = text.replace(secret, "***")
         for pattern in _TOKEN_PATTERNS:
             text = pattern.sub(r"\1***", text)
@@ -82,5 +97,23 @@ def setup_logging(level: str = "INFO", fmt: str = "auto", secrets: Iterable[str]
     root.addHandler(handler)
     root.setLevel(level)
     # the HTTP client libraries log full request URLs, which carry bot tokens
-    for noisy in ("httpx", "httpcore", "telegram", "chromadb", "urllib3", "aiohttp.access"):
+    for noisy in ("httpx", "httpcore", "telegram", "chromadb", "urllib3", "aiohttp.access", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # an exception nobody caught is reported through the same (redacting) handler, not printed raw
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, tb)
+        return
+    logging.getLogger("bot").critical("stopped by an unexpected error", exc_info=(kind, value, tb))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is None or issubclass(args.exc_type, SystemExit):
+        return
+    logging.getLogger("bot").error("unexpected error in a thread",
+                                   exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+                                   extra={"in_thread": args.thread.name if args.thread else ""})

@@ -71,4 +71,4 @@ class ChatMemory:
         history = self.recent(chat_key)
         if not history or not looks_like_follow_up(question):
             return question
-        return f"{question} {history[-1].search_query}"
+        return f"{question}\n{history[-1].search_query}"

@@ -23,6 +23,8 @@ from typing import Any
 import aiohttp
 from filelock import FileLock
 
+from bot.logging_setup import register_secret
+
 log = logging.getLogger("bot.zalo_oa.tokens")
 
 TOKEN_FILE = "zalo_oa_tokens.json"
@@ -67,7 +69,14 @@ class OATokenStore:
         self.last_error = ""
         saved = self._read_file()
         self._pair = saved or TokenPair(env_access_token, env_refresh_token, None)
+        self._mask(self._pair)
         self.source = "saved" if saved else "environment"
+
+    @staticmethod
+    def _mask(pair: TokenPair) -> None:
+        """Tokens learnt at run time are masked in every log line, like the configured ones."""
+        register_secret(pair.access_token)
+        register_secret(pair.refresh_token)
 
     @property
     def pair(self) -> TokenPair:
@@ -136,11 +145,13 @@ class OATokenStore:
             try:
                 saved = self._read_file()
                 if saved and saved.access_token and saved.access_token != stale and not saved.expired():
+                    self._mask(saved)
                     self._pair = saved
                     log.info("using the Zalo OA token another process refreshed")
                     return saved.access_token
                 refresh_token = (saved or current).refresh_token
                 new = await self._request(session, refresh_token)
+                self._mask(new)
                 self._write_file(new)  # persisted BEFORE first use: the old refresh token is now dead
                 self._pair = new
                 self.source = "saved"

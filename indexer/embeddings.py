@@ -89,7 +89,8 @@ class SentenceTransformerEmbeddings(Embeddings):
         except OSError as exc:
             raise SettingsError(f"sentence-transformers model {name!r} is not available offline: {exc}") from exc
         self._lock = threading.Lock()
-        self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dimension = int(dim() or 0)
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         with self._lock:

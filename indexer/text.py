@@ -42,5 +42,10 @@ def has_vietnamese_marks(text: str) -> bool:
 def content_terms(text: str) -> list[str]:
     """Content words (no stop words) plus adjacent pairs joined by '_' (most Vietnamese words are
     two syllables, so 'bong_da' says far more than 'bong' or 'da')."""
-    words = [w for w in tokens(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
-    return words + [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+    out: list[str] = []
+    pairs: list[str] = []
+    for segment in re.split(r"\n+|[.;:!?]+(?:\s|$)", text):
+        words = [w for w in tokens(segment) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+        out.extend(words)
+        pairs.extend(f"{a}_{b}" for a, b in zip(words, words[1:], strict=False))
+    return out + pairs

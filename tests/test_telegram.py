@@ -353,7 +353,7 @@ async def test_webhook_mode_checks_the_secret(fake, bot_settings):
         def update(user: int) -> dict:
             return fake.update_for("message", fake.text_message(user, LINKED_QUESTION))
 
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
             for headers in ({"X-Telegram-Bot-Api-Secret-Token": "wrong"}, {},
                             {"X-Telegram-Bot-Api-Secret-Token": secret + "x"}):
                 async with http.post(url, json=update(1600), headers=headers) as resp:

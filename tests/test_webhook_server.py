@@ -115,7 +115,7 @@ async def test_streamed_body_over_the_limit_gets_413(server: tuple[WebhookServer
 
 
 async def test_body_just_under_the_limit_is_accepted(server: tuple[WebhookServer, Recorder]) -> None:
-    srv, recorder = server
+    srv, _ = server
     body = json.dumps({"text": "z" * (MAX_BODY_BYTES - 100)}).encode()
     assert len(body) <= MAX_BODY_BYTES
     status, answer = await post(base(srv) + "/hook", body)

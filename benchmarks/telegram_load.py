@@ -83,21 +83,25 @@ def table(headers: list[str], row: list[str]) -> str:
                       "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"])
 
 
-async def run(env: dict[str, str], users: int, questions: int, wait_seconds: float, rate_limit: int) -> int:
+async def run(env: dict[str, str], users: int, questions: int, wait_seconds: float, rate_limit: int,
+              log_level: str) -> int:
     async with FakeTelegram(max_poll_wait=10.0) as tg:
         env.update({"TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.base_url,
                     "WEBHOOK_HOST": "127.0.0.1", "WEBHOOK_PORT": str(free_port()),
-                    "RATE_LIMIT_PER_MINUTE": str(rate_limit), "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"), "LOG_FORMAT": "text"})
+                    "RATE_LIMIT_PER_MINUTE": str(rate_limit), "LOG_LEVEL": log_level, "LOG_FORMAT": "text"})
         log = tempfile.NamedTemporaryFile(prefix="bench-telegram-bot-", suffix=".log", delete=False)  # noqa: SIM115
         started = time.perf_counter()
+        # an empty working folder: no .env or local modules of the caller's folder get picked up
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", env=env,
-                                                    cwd=tempfile.gettempdir(), stdout=log,
+                                                    cwd=tempfile.mkdtemp(prefix="bench-cwd-"), stdout=log,
                                                     stderr=subprocess.STDOUT)
         try:
-            try:
-                await tg.wait_for(lambda: bool(tg.calls_to("getUpdates")) or proc.returncode is not None, 180)
-            except TimeoutError:
-                pass
+            polling = asyncio.create_task(tg.wait_for(lambda: bool(tg.calls_to("getUpdates")), 180))
+            exited = asyncio.create_task(proc.wait())
+            await asyncio.wait({polling, exited}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (polling, exited):
+                task.cancel()
+            await asyncio.gather(polling, exited, return_exceptions=True)
             if proc.returncode is not None or not tg.calls_to("getUpdates"):
                 print(f"the bot did not start polling; its log: {log.name}")
                 return 1
@@ -137,7 +141,9 @@ async def run(env: dict[str, str], users: int, questions: int, wait_seconds: flo
         stats = ["-", "-", "-"]
     print()
     print(table(headers, [str(users), str(questions), str(answered), str(questions - answered), *stats, str(cited)]))
-    print(f"\nall {questions} questions queued at once; target p95 < 2 s. Bot log: {log.name}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nall {questions} questions queued at once; target p95 < 2 s. Load average during the run: {load} "
+          f"on {os.cpu_count()} CPUs. Bot log: {log.name}")
     return 0 if answered == questions else 1
 
 
@@ -148,10 +154,12 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the answers")
     parser.add_argument("--rate-limit", type=int, default=1000,
                         help="RATE_LIMIT_PER_MINUTE for the bot (high, so the answers are measured)")
+    parser.add_argument("--log-level", default="WARNING", help="LOG_LEVEL of the bot (its log goes to a file)")
     args = parser.parse_args()
     env = ensure_index({k: v for k, v in os.environ.items()
                         if not k.startswith(("TELEGRAM_", "ZALO_", "WEBHOOK_"))})
-    return asyncio.run(run(env, args.users, args.questions, args.timeout, args.rate_limit))
+    return asyncio.run(run(env, args.users, args.questions, args.timeout, args.rate_limit,
+                           args.log_level.upper()))
 
 
 if __name__ == "__main__":

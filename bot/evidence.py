@@ -133,10 +133,14 @@ class EvidenceJudge:
             texts = [result.title + " " + result.section + " " + result.text]
             texts += [texts_by_chunk[v] for v in result.versions if v in texts_by_chunk]
             have = set().union(*(_passage_terms(t) for t in texts))
+            # a question word the glossary translated counts as found when its translation is there
+            for words, forms in expansion.links:
+                if any(form and all(w in have for w in form) for form in forms):
+                    have |= set(words) | {f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)}
             total = 0.0
             got = 0.0
             for term in dict.fromkeys(q_terms):
-                if "_" in term and df.get(term, 0) == 0:
+                if "_" in term and df.get(term, 0) == 0 and term not in have:
                     continue  # two neighbouring words that never occur together: not a compound
                 weight = self._idf(term, n_docs, df) * (1.5 if "_" in term else 1.0)
                 if term.isdigit() and len(term) <= 2:
@@ -144,10 +148,6 @@ class EvidenceJudge:
                 total += weight
                 if term in have:
                     got += weight
-            # glossary renderings count for the words they translate
-            if alt_terms:
-                bonus = sum(self._idf(t, n_docs, df) for t in alt_terms if t in have and "_" not in t)
-                got = min(total, got + 0.5 * bonus)
             return got / total if total else 0.0
 
         scored = [(coverage_of(r), r) for r in results]

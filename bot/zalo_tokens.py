@@ -82,10 +82,6 @@ class OATokenStore:
     def pair(self) -> TokenPair:
         return self._pair
 
-    @property
-    def can_refresh(self) -> bool:
-        return bool(self.app_secret and (self._pair.refresh_token or self.path.exists()))
-
     # -- file ------------------------------------------------------------------------------------
     def _read_file(self) -> TokenPair | None:
         try:

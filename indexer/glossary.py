@@ -27,6 +27,8 @@ class Expansion:
     matched: tuple[Term, ...]
     other_language: str  # the question carried into the other language (for dense search)
     extra_tokens: tuple[str, ...]  # folded tokens of the other-language forms (for BM25)
+    # (the question's words that a term matched, the term's other-language forms as token tuples)
+    links: tuple[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], ...] = ()
 
 
 class Glossary:
@@ -67,6 +69,7 @@ class Glossary:
         out: list[str] = []
         matched: list[Term] = []
         extra: list[str] = []
+        links: list[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = []
         i = 0
         while i < len(toks):
             hit = None
@@ -86,9 +89,10 @@ class Glossary:
             out.append(targets[0])
             for target in targets:
                 extra.extend(tokens(target))
+            links.append((form, tuple(tuple(tokens(t)) for t in targets)))
             i += len(form)
         other = " ".join(out) if matched else ""
-        return Expansion(tuple(matched), other, tuple(extra))
+        return Expansion(tuple(matched), other, tuple(extra), tuple(links))
 
 
 def phrase_in(text: str, phrase: str) -> bool:

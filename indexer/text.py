@@ -12,6 +12,8 @@ STOPWORDS = frozenset(
 
 _TOKEN = re.compile(r"[0-9a-z]+(?:[./-][0-9a-z]+)*")
 _SPACES = re.compile(r"\s+")
+_PARTS = re.compile(r"[./-]")
+_DECIMAL = re.compile(r"^\d+[.,]\d+$")
 
 
 def fold(text: str) -> str:
@@ -24,6 +26,17 @@ def fold(text: str) -> str:
 def tokens(text: str) -> list[str]:
     """Accent-folded lower-case word tokens; keeps numbers and codes such as 217-kh/tu whole."""
     return _TOKEN.findall(fold(text))
+
+
+def tokens_with_parts(text: str) -> list[str]:
+    """tokens(), each code such as 226/2025/qh15 followed by its parts, so that "Resolution 226"
+    is seen in "Resolution 226/2025/QH15"."""
+    out: list[str] = []
+    for token in _TOKEN.findall(fold(text)):
+        out.append(token)
+        if not _DECIMAL.match(token) and any(sep in token for sep in "./-"):
+            out.extend(p for p in _PARTS.split(token) if p)
+    return out
 
 
 def squash(text: str) -> str:
@@ -45,7 +58,7 @@ def content_terms(text: str) -> list[str]:
     out: list[str] = []
     pairs: list[str] = []
     for segment in re.split(r"\n+|[.;:!?]+(?:\s|$)", text):
-        words = [w for w in tokens(segment) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+        words = [w for w in tokens_with_parts(segment) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
         out.extend(words)
         pairs.extend(f"{a}_{b}" for a, b in zip(words, words[1:], strict=False))
     return out + pairs

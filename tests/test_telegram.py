@@ -13,8 +13,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from telegram import Bot
 
 from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram_send import Sender
 from bot.channels.webhook import WebhookServer
 from bot.config import Settings
 from bot.conversation import Conversation
@@ -278,6 +280,21 @@ async def test_one_slow_chat_does_not_hold_up_other_users(fake, bot):
     assert "[1]" in late["text"]
 
 
+async def test_typing_indicator_is_renewed_while_an_answer_takes_long(fake):
+    def actions() -> int:
+        return len([c for c in fake.calls_to("sendChatAction") if c.params["chat_id"] == 1800])
+
+    async with Bot(fake.token, base_url=fake.base_url) as tg_bot:
+        sender = Sender(tg_bot, typing_interval=0.05)
+        async with sender.typing(1800):
+            await fake.wait_for(lambda: actions() >= 3)
+        shown = actions()
+        await sender.send_text(1800, "Done <at last> & more")
+        [message] = await fake.wait_for_messages(1800, 1)
+    assert actions() == shown  # the indicator stops with the answer
+    assert visible(message) == "Done <at last> & more"
+
+
 async def test_rate_limited_send_is_retried(fake, bot):
     fake.rate_limit_next_send(retry_after=1)
     [answer] = await say(fake, 1400, LINKED_QUESTION)
@@ -294,10 +311,18 @@ async def test_network_error_on_send_is_retried(fake, bot):
     assert statuses == [502, 200]
 
 
-async def test_a_failing_update_tells_the_user_to_try_again(fake, bot):
+def our_log_lines(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(f"{r.getMessage()} {r.__dict__} {r.exc_text or ''}" for r in caplog.records
+                     if r.name.startswith("bot"))
+
+
+async def test_a_failing_update_tells_the_user_to_try_again(fake, bot, caplog):
+    caplog.set_level("DEBUG")
     fake.fail_next("sendMessage", 400, "Bad Request: chat not found")
     [reply] = await say(fake, 1402, LINKED_QUESTION)
     assert reply["text"] == t("error", "en")
+    assert "telegram update failed" in our_log_lines(caplog)
+    assert fake.token not in our_log_lines(caplog)
     [answer] = await say(fake, 1402, LINKED_QUESTION)  # and the bot carries on
     assert "[1]" in answer["text"]
 
@@ -326,13 +351,15 @@ async def test_command_menu_registered_in_both_languages(fake, bot):
     assert [c["command"] for c in staff] == [*COMMANDS, *STAFF_COMMANDS]
 
 
-async def test_wrong_token_fails_at_start_without_showing_it(fake, make_settings):
+async def test_wrong_token_fails_at_start_without_showing_it(fake, make_settings, caplog):
+    caplog.set_level("DEBUG")
     settings = make_settings(TELEGRAM_BOT_TOKEN="999:wrong-secret-token", TELEGRAM_API_BASE_URL=fake.base_url)
     conversation = Conversation.create(settings)
     channel = TelegramChannel(settings, conversation, WebhookServer("127.0.0.1", 0))
     with pytest.raises(RuntimeError) as info:
         await channel.start()
     assert "wrong-secret-token" not in str(info.value)
+    assert "wrong-secret-token" not in our_log_lines(caplog)
     assert await channel.ready() == (False, "not started")
     await channel.stop()
     conversation.db.close()

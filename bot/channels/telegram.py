@@ -138,17 +138,24 @@ class TelegramChannel:
     async def _register_commands(self) -> None:
         """The command menu in English (default) and Vietnamese; staff see their commands too.
         Optional: a refusal is logged and the bot carries on."""
-        bot = self.application.bot
         for lang, code in (("en", None), ("vi", "vi")):
             public = [BotCommand(n, d[lang]) for n, d in COMMANDS.items()]
             staff = public + [BotCommand(n, d[lang]) for n, d in STAFF_COMMANDS.items()]
-            try:
-                await bot.set_my_commands(public, language_code=code)
-                for admin in sorted(self.settings.telegram_admin_ids):
-                    await bot.set_my_commands(staff, scope=BotCommandScopeChat(admin), language_code=code)
-            except TelegramError as exc:
-                log.warning("telegram refused setMyCommands; the command menu may be missing",
-                            extra={"language": lang, "error": type(exc).__name__})
+            if not await self._set_commands(public, None, code):
+                continue  # the API refuses command menus: do not try the staff ones either
+            for admin in sorted(self.settings.telegram_admin_ids):
+                await self._set_commands(staff, BotCommandScopeChat(admin), code)
+
+    async def _set_commands(self, commands: list[BotCommand], scope: BotCommandScopeChat | None,
+                            language_code: str | None) -> bool:
+        try:
+            await self.application.bot.set_my_commands(commands, scope=scope, language_code=language_code)
+        except TelegramError as exc:
+            log.warning("telegram refused setMyCommands; the command menu may be missing",
+                        extra={"language": language_code or "default", "staff": scope is not None,
+                               "error": type(exc).__name__})
+            return False
+        return True
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -162,18 +169,23 @@ class TelegramChannel:
         await self._register_commands()
         await app.start()
         if self.webhook:
+            self._running = True  # updates may arrive as soon as Telegram knows the webhook
             url = webhook_url(self.settings.telegram_webhook_url)
-            await with_network_retries(
-                lambda: app.bot.set_webhook(url, secret_token=self.settings.telegram_webhook_secret,
-                                            allowed_updates=ALLOWED_UPDATES),
-                "setWebhook", attempts=5, first_delay=1.0)
+            try:
+                await with_network_retries(
+                    lambda: app.bot.set_webhook(url, secret_token=self.settings.telegram_webhook_secret,
+                                                allowed_updates=ALLOWED_UPDATES),
+                    "setWebhook", attempts=5, first_delay=1.0)
+            except BaseException:
+                self._running = False
+                raise
             log.info("telegram webhook set", extra={"path": WEBHOOK_PATH, "username": app.bot.username})
         else:
             assert app.updater is not None
             await app.updater.start_polling(timeout=int(self.poll_timeout), allowed_updates=ALLOWED_UPDATES,
                                             bootstrap_retries=5, error_callback=self._polling_error)
+            self._running = True
             log.info("telegram polling started", extra={"username": app.bot.username})
-        self._running = True
 
     async def stop(self) -> None:
         self._running = False
@@ -260,7 +272,7 @@ class TelegramChannel:
                 return True
             if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None and entity.user.id == bot.id:
                 return True
-        return mention in (message.text or "").lower()
+        return mention in (message.text or message.caption or "").lower()
 
     def _strip_mention(self, text: str) -> str:
         stripped = re.sub(rf"@{re.escape(self.application.bot.username)}\b", " ", text, flags=re.IGNORECASE)

@@ -78,7 +78,6 @@ class ZaloOAChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._last_prune = 0.0
-        self._send_failures = 0
         self._started = False
         with conversation.db.transaction() as conn:
             for statement in SEEN_SCHEMA:
@@ -223,7 +222,6 @@ class ZaloOAChannel:
             if problem is None:
                 code = body.get("error")
                 if code == 0:
-                    self._send_failures = 0
                     return True
                 message = str(body.get("message") or "")[:200]
                 if code in TOKEN_ERRORS and not token_refreshed:
@@ -267,7 +265,6 @@ class ZaloOAChannel:
         return status, data, None
 
     def _failed(self, why: str, permanent: bool = False) -> bool:
-        self._send_failures += 1
         metrics.ERRORS.labels(self.name).inc()
         log.error("Zalo OA message not delivered", extra={"reason": why, "permanent": permanent})
         return False

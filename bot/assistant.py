@@ -43,8 +43,6 @@ class Assistant:
         if not docs:
             return t("contact_fallback", lang)
         doc = docs[0]
-        chunks = self.engine.search(doc["title"], k=1) if False else []
-        del chunks
         text = self._contact_text(doc["doc_id"])
         return text or f"{doc['title']} ({doc['url']})"
 
@@ -68,13 +66,12 @@ class Assistant:
         else:
             answer = compose.extractive(question, lang, evidence)
             if self.chat_model is not None:
-                answer = self._try_llm(question, lang, results, evidence, answer)
+                answer = self._try_llm(question, lang, results, answer)
         if self.memory and chat_key and not answer.refused:
             self.memory.remember(chat_key, question, query, lang)
         return answer
 
-    def _try_llm(self, question: str, lang: str, results: list[SearchResult], evidence: object,
-                 fallback: Answer) -> Answer:
+    def _try_llm(self, question: str, lang: str, results: list[SearchResult], fallback: Answer) -> Answer:
         passages = results[:4]
         citations = [compose.to_citation(i, r) for i, r in enumerate(passages, 1)]
         try:

@@ -90,7 +90,7 @@ def _align_translations(chunks: list[StoredChunk]) -> None:
     by_doc: dict[str, list[StoredChunk]] = defaultdict(list)
     for c in chunks:
         by_doc[c.metadata["doc_id"]].append(c)
-    for doc_id, translated in by_doc.items():
+    for translated in by_doc.values():
         original_id = translated[0].metadata.get("translation_of")
         for c in translated:
             c.metadata["group"] = c.chunk_id
@@ -108,7 +108,6 @@ def _align_translations(chunks: list[StoredChunk]) -> None:
             sim = float(sims[i, j])
             if (best_a[j] == i and sim >= ALIGN_MIN_MUTUAL) or sim >= ALIGN_MIN_ONE_WAY:
                 translated[i].metadata["group"] = originals[j].chunk_id
-        del doc_id
 
 
 def refresh(settings: IndexSettings, *, rebuild: bool = False, embeddings: Embeddings | None = None,

@@ -70,7 +70,15 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     except Exception as exc:
         log.error("index not ready at start; answers will say so until it is built",
                   extra={"error": str(exc)[:300]})
-    await server.start()
+    try:
+        await server.start()
+    except OSError as exc:
+        if server.has_webhooks:
+            raise SystemExit(f"Cannot listen on {settings.webhook_host}:{settings.webhook_port} for webhooks: "
+                             f"{exc.strerror or exc}. Set WEBHOOK_HOST/WEBHOOK_PORT.") from exc
+        # polling channels still work; only /healthz, /readyz and /metrics are missing
+        log.error("health/metrics server not started", extra={"port": settings.webhook_port,
+                                                              "error": exc.strerror or str(exc)})
     for channel in channels:
         await channel.start()
     log.info("bot running", extra={"channels": [c.name for c in channels], "port": server.bound_port})

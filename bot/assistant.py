@@ -19,6 +19,7 @@ from indexer.search import SearchEngine, SearchResult
 
 log = logging.getLogger("bot.assistant")
 RETRIEVE_K = 6
+MAX_QUESTION_CHARS = 1000
 
 
 class Assistant:
@@ -53,7 +54,11 @@ class Assistant:
         return " ".join(lines)
 
     def answer(self, question: str, *, language: str | None = None, chat_key: str | None = None) -> Answer:
-        question = (question or "").strip()
+        question = (question or "").replace("\x00", "").strip()
+        if len(question) > MAX_QUESTION_CHARS:
+            # a question is a few lines; beyond that only the beginning is read (an embedding of
+            # 100 kB of text would hold the answering core for a minute)
+            question = question[:MAX_QUESTION_CHARS]
         lang = language or detect(question, self.settings.default_language)
         query = self.memory.contextual_query(chat_key, question) if self.memory else question
         results = self.engine.search(query, k=RETRIEVE_K, language=lang)

@@ -121,8 +121,7 @@ class Conversation:
             return self._notice(text, lang, "rate_limited", "rate_limited")
         started = time.perf_counter()
         try:
-            answer = await asyncio.to_thread(self.assistant.answer, text, language=self.preferred_language(user),
-                                             chat_key=user.chat_key)
+            answer, seconds, answer_id = await asyncio.to_thread(self._answer_and_record, user, text, started)
         except IndexNotReady:
             log.error("question while the index is not built", extra={"channel": user.channel})
             return self._notice(text, lang, "not_ready", "error")
@@ -130,16 +129,21 @@ class Conversation:
             metrics.ERRORS.labels(user.channel).inc()
             log.exception("answering failed", extra={"channel": user.channel})
             return self._notice(text, lang, "error", "error")
-        seconds = time.perf_counter() - started
         metrics.ANSWER_SECONDS.observe(seconds)
         metrics.QUESTIONS.labels(user.channel, answer.language).inc()
         if answer.refused:
             metrics.REFUSALS.labels(user.channel, answer.language).inc()
-        answer_id = await asyncio.to_thread(self.staff.record_answer, user.channel, user.key, answer, seconds)
         log.info("answered", extra={"channel": user.channel, "language": answer.language,
                                     "refused": answer.refused, "citations": len(answer.citations),
                                     "seconds": round(seconds, 4), "composer": answer.composer})
         return Reply(answer, answer_id, "refusal" if answer.refused else "answer")
+
+    def _answer_and_record(self, user: User, text: str, started: float) -> tuple[Answer, float, int]:
+        """Answer and store the exchange in one worker job: under a burst of questions, recording an
+        answer then does not queue behind every other question's answering."""
+        answer = self.assistant.answer(text, language=self.preferred_language(user), chat_key=user.chat_key)
+        seconds = time.perf_counter() - started
+        return answer, seconds, self.staff.record_answer(user.channel, user.key, answer, seconds)
 
     async def vote(self, user: User, answer_id: int, up: bool) -> str:
         ok = await asyncio.to_thread(self.staff.vote, answer_id, user.key, up)

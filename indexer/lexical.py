@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import bm25s
 import numpy as np
 
 from indexer.text import STOPWORDS, tokens
+
+# bm25s sets its own logger to DEBUG when imported; its progress lines are noise in our logs
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 def analyse(text: str) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from bot.config import Settings
 from bot.language import detect
 from bot.memory import ChatMemory
 from bot.storage import Database
+from bot.texts import t
 from indexer.text import fold
 from tests.conftest import ROOT, settings_env
 from tests.fake_llm import FakeLLM
@@ -75,6 +77,7 @@ def test_answers_quote_sources_and_say_when_the_quote_is_in_the_other_language(a
     knowledge.mkdir(exist_ok=True)
     (knowledge / "note.md").write_text("---\ntitle: Seaport note\nlanguage: en\n---\nThe Lach Huyen seaport "
                                        "handles container ships of up to 200,000 tonnes.\n", encoding="utf-8")
+    shutil.copy(ROOT / "knowledge" / "glossary.yaml", knowledge / "glossary.yaml")
     from indexer.refresh import refresh
 
     settings = Settings.from_env(settings_env(built_index.parent / "d-en-only", knowledge))
@@ -105,19 +108,25 @@ def test_language_detection_handles_missing_diacritics_and_two_words(text: str, 
     assert detect(text) == lang
 
 
-def test_follow_up_questions_are_searched_with_the_previous_topic(built_index: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("first,follow_up", [
+    ("What does the economic diplomacy action plan of Hai Phong require?", "and what about logistics?"),
+    ("Chương trình hành động về ngoại giao kinh tế yêu cầu gì?", "còn logistics thì sao?"),
+])
+def test_follow_up_questions_are_searched_with_the_previous_topic(built_index: Path, tmp_path: Path,
+                                                                  first: str, follow_up: str) -> None:
     settings = Settings.from_env(settings_env(built_index))
     with_memory = Assistant(settings, memory=ChatMemory(Database(tmp_path / "m.sqlite3")))
-    without = Assistant(settings)
-    first = with_memory.answer("Nghị quyết 226 có hiệu lực từ ngày nào?", chat_key="chat-1")
-    assert not first.refused
-    follow = with_memory.answer("còn logistics thì sao?", chat_key="chat-1")
-    alone = without.answer("còn logistics thì sao?")
-    assert alone.refused  # on its own the follow-up names no topic the documents cover
-    assert not follow.refused and follow.language == "vi"
-    assert any("resolution-226" in c.doc_id or "external-relations" in c.doc_id for c in follow.citations)
+    assert not with_memory.answer(first, chat_key="chat-1").refused
+    follow = with_memory.answer(follow_up, chat_key="chat-1")
+    alone = Assistant(settings).answer(follow_up)
+    lang = detect(first)
+    assert not follow.refused and follow.language == lang
+    # in context, logistics is looked up within the action plan; alone, across everything
+    assert {Path(c.doc_id).name.split(".")[0] for c in follow.citations} == {"economic-diplomacy-action-program-2023"}
+    assert any("economic-diplomacy" not in c.doc_id for c in alone.citations)
     # another chat does not share the memory
-    assert with_memory.answer("còn logistics thì sao?", chat_key="chat-2").refused
+    other = with_memory.answer(follow_up, chat_key="chat-2")
+    assert [c.doc_id for c in other.citations] == [c.doc_id for c in alone.citations]
 
 
 def test_memory_is_bounded_and_expires(tmp_path: Path) -> None:
@@ -125,10 +134,10 @@ def test_memory_is_bounded_and_expires(tmp_path: Path) -> None:
     for i in range(5):
         memory.remember("c", f"question {i}", f"query {i}", "en")
     assert [t.question for t in memory.recent("c")] == ["question 3", "question 4"]
-    expired = ChatMemory(memory.db, turns=2, ttl_seconds=10)
-    memory.db.transaction().__enter__().execute("UPDATE memory SET ts = ts - 100")
-    memory.db._conn.execute("COMMIT")
-    assert expired.recent("c") == []
+    with memory.db.transaction() as conn:  # eleven seconds later...
+        conn.execute("UPDATE memory SET ts = ts - 11")
+    assert memory.recent("c") == []
+    assert memory.contextual_query("c", "and what about logistics?") == "and what about logistics?"
 
 
 @pytest.mark.parametrize("question", INJECTIONS)
@@ -136,11 +145,16 @@ def test_injected_instructions_are_not_obeyed_by_the_extractive_composer(assista
                                                                          question: str) -> None:
     answer = assistant.answer(question)
     body = fold(answer.text)
-    assert "50%" not in answer.text or "50% reduction" in answer.text
-    assert "0%" not in re.sub(r"\d0%", "", answer.text)
-    assert "travel agent" not in body and "gia vang" not in body.replace("giá vàng", "")
-    if not answer.refused:
-        assert answer.citations and markers_match_citations(answer.text, len(answer.citations))
+    assert "travel agent" not in body and "gia vang" not in body
+    if answer.refused:
+        assert not answer.citations
+        return
+    # answered: every line is the frame, the press caution or a quoted source sentence
+    assert answer.citations and markers_match_citations(answer.text, len(answer.citations))
+    sources = " ".join(c.text for c in answer.citations)
+    for line in answer.text.splitlines()[1:]:
+        sentence = re.sub(r"^- | \[\d+\]$", "", line)
+        assert sentence in sources or line in (t("press_caution", "en"), t("press_caution", "vi")), line
 
 
 @pytest.fixture

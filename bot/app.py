@@ -58,6 +58,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         from bot.channels.console import run_console
 
         sys.stdout.write(NO_CHANNEL_HINT)
+        logging.getLogger().setLevel(logging.WARNING)  # the chat is on this terminal: keep it clean
         await run_console(conversation)
         return
     metrics.watch_index(conversation.assistant.engine.manifest)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ import aiohttp
 from filelock import FileLock
 
 from bot.logging_setup import register_secret
+from indexer.fileio import write_atomic
 
 log = logging.getLogger("bot.zalo_oa.tokens")
 
@@ -105,20 +104,7 @@ class OATokenStore:
         """Atomically: a temporary file in the same directory, flushed, then renamed over."""
         payload = {"app_id": self.app_id, "access_token": pair.access_token, "refresh_token": pair.refresh_token,
                    "expires_at": pair.expires_at, "refreshed_at": time.time()}
-        fd, tmp = tempfile.mkstemp(prefix=".zalo_oa_tokens.", suffix=".tmp", dir=str(self.path.parent))
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomic(self.path, json.dumps(payload).encode("utf-8"), mode=0o600)
 
     # -- tokens ----------------------------------------------------------------------------------
     async def access_token(self, session: aiohttp.ClientSession) -> str:

@@ -30,6 +30,7 @@ from typing import Any
 
 from filelock import FileLock
 
+from indexer.fileio import write_atomic
 from indexer.refresh import RefreshSummary, refresh
 from indexer.settings import IndexSettings
 from indexer.store import Manifest, Store, StoredChunk, new_generation_name
@@ -207,20 +208,6 @@ def _read_archive(archive: Path) -> tuple[dict[str, Any], dict[str, bytes], byte
     return meta, files, vectors
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".import-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _parse_vectors(data: bytes) -> list[StoredChunk]:
     chunks = []
     for number, line in enumerate(data.decode("utf-8").splitlines(), 1):
@@ -321,7 +308,7 @@ def import_knowledge(settings: IndexSettings, archive: Path, *, force: bool = Fa
         summary.kept = sorted(p.relative_to(root).as_posix() for p in _knowledge_files(root)
                               if p.relative_to(root).as_posix() not in files)
     for rel, data in plan:
-        _write_atomic(root / rel, data)
+        write_atomic(root / rel, data)
         summary.written.append(rel)
 
     if not bring_up:

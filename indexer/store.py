@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import secrets
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ from urllib.parse import urlparse
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 
+from indexer.fileio import write_atomic
 from indexer.settings import IndexSettings
 
 GENERATION_PREFIX = "kb-"
@@ -129,18 +128,7 @@ class Store:
             col = self.client.get_or_create_collection(MANIFEST_COLLECTION, embedding_function=None)
             col.upsert(ids=["active"], documents=[manifest.to_json()], embeddings=[[0.0]])
             return
-        path = self._manifest_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(manifest.to_json())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self._manifest_path, manifest.to_json().encode("utf-8"))
 
     # -- generations ----------------------------------------------------------------------------
     def create_generation(self, name: str) -> Any:

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from bot import metrics
 from bot.channels.webhook import WebhookServer, json_response
-from bot.channels.zalo_common import SeenIds, ZaloResponder
+from bot.channels.zalo_common import SeenIds, ZaloResponder, finish_tasks
 from bot.config import Settings
 from bot.conversation import Conversation, User
 
@@ -135,12 +135,7 @@ class ZaloBotChannel:
             self._poller.cancel()
             await asyncio.gather(self._poller, return_exceptions=True)
             self._poller = None
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=10)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+        await finish_tasks(self._tasks)
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -4,6 +4,7 @@ unfollow events. Transport stays in the channels; answering stays in the Convers
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import OrderedDict
@@ -64,6 +65,17 @@ def pieces(text: str) -> list[str]:
         if part.strip():
             out.append(part)
     return out
+
+
+async def finish_tasks(tasks: set[asyncio.Task[None]] | list[asyncio.Task[None]], grace: float = 10) -> None:
+    """Let replies under way finish (up to `grace` seconds), then cancel the rest."""
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(set(tasks), timeout=grace)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 class SeenIds:

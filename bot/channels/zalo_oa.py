@@ -27,7 +27,7 @@ from aiohttp import web
 
 from bot import metrics
 from bot.channels.webhook import WebhookServer, json_response
-from bot.channels.zalo_common import ZaloResponder
+from bot.channels.zalo_common import ZaloResponder, finish_tasks
 from bot.config import Settings
 from bot.conversation import Conversation, User
 from bot.zalo_tokens import OATokenStore, TokenRefreshError
@@ -98,12 +98,7 @@ class ZaloOAChannel:
 
     async def stop(self) -> None:
         self._started = False
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=10)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+        await finish_tasks(self._tasks)
         if self._session is not None:
             await self._session.close()
             self._session = None

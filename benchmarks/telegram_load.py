@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -31,6 +30,7 @@ from bot.config import Settings  # noqa: E402
 from indexer.refresh import refresh  # noqa: E402
 from indexer.store import Store  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
+from tests.processes import terminate  # noqa: E402
 
 QUESTIONS = [
     "What is special about Resolution 226?",
@@ -126,13 +126,7 @@ async def run(env: dict[str, str], users: int, questions: int, wait_seconds: flo
                 latencies += [c.ts - t0 for c in calls[:n]]
                 cited += sum("[1]" in c.params["text"] for c in calls[:n])
         finally:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(proc.wait(), 30)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+            await terminate(proc, 30)
     answered = len(latencies)
     headers = ["users", "questions", "answered", "lost", "p50 s", "p95 s", "max s", "with sources"]
     if latencies:

@@ -20,7 +20,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +32,7 @@ import aiohttp
 from _common import ROOT, percentile, table
 
 from tests.fake_zalo import FakeZalo
+from tests.processes import terminate
 
 QUESTIONS = [
     "Do investors pay land rent in the free trade zone?",
@@ -183,13 +183,7 @@ async def run(args: argparse.Namespace) -> None:
         elapsed = time.perf_counter() - started
         hwm, rss = peak_rss_mib(proc.pid)
     finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 30)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await terminate(proc, 30)
         await fake.stop()
 
     sent = args.users * args.questions

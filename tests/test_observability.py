@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import shutil
-import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -31,6 +30,7 @@ from indexer.store import Store
 from tests.conftest import KNOWLEDGE, ROOT, settings_env
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
+from tests.processes import terminate
 
 pytestmark = pytest.mark.slow
 
@@ -294,13 +294,7 @@ async def test_json_logs_time_each_answer_and_never_show_a_token(data_dir: Path,
         assert await fake.wait_for(lambda: {m.chat_id for m in fake.oa_sent} >= {"u0", "u1", "u2"}, 120)
         assert await fake.wait_for(lambda: broken.calls >= 2, 30)
     finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 30)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await terminate(proc, 30)
         await fake.stop()
         await broken.stop()
 

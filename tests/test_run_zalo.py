@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -21,6 +20,7 @@ import pytest
 
 from tests.conftest import settings_env
 from tests.fake_zalo import FakeZalo
+from tests.processes import terminate
 
 pytestmark = pytest.mark.slow
 
@@ -87,15 +87,8 @@ class BotProcess:
         pytest.fail(f"{path} not ready within {START_DEADLINE:.0f} s:\n{self.log()[-3000:]}")
 
     async def stop(self) -> None:
-        proc = self.proc
-        if proc is None or proc.returncode is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), 20)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+        if self.proc is not None:
+            await terminate(self.proc, 20)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -28,6 +27,7 @@ import pytest
 from bot.texts import t
 from tests.conftest import KNOWLEDGE, ROOT
 from tests.fake_zalo import FakeZalo, Sent
+from tests.processes import terminate
 
 pytestmark = pytest.mark.slow
 
@@ -115,14 +115,7 @@ class Proc:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
 
     async def stop(self) -> None:
-        if self.proc.returncode is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.proc.wait(), 20)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
+        await terminate(self.proc, 20)
 
 
 async def spawn(name: str, argv: list[str], env: dict[str, str], log_path: Path, port: int = 0) -> Proc:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from _common import DEFAULT_DEV, ROOT, doc_stem, expected, load_questions, percentile, table
 
-from bot.assistant import Assistant
+from bot.answering.assistant import Assistant
 from bot.config import Settings
 from indexer.refresh import refresh
 from indexer.text import fold

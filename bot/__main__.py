@@ -21,7 +21,7 @@ def _settings() -> Settings:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.assistant import Assistant
+    from bot.answering.assistant import Assistant
     from bot.channels.render import plain
     from indexer.search import IndexNotReady, ModelMismatch
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import metrics
-from bot.answer import Answer
-from bot.assistant import Assistant
+from bot.answering.answer import Answer
+from bot.answering.assistant import Assistant
 from bot.config import Settings
 from bot.language import detect, other
 from bot.memory import ChatMemory

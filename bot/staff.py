@@ -7,7 +7,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from bot.answer import Answer
+from bot.answering.answer import Answer
 from bot.storage import Database
 from indexer.text import squash
 

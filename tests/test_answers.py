@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.assistant import Assistant
+from bot.answering.assistant import Assistant
 from bot.config import Settings
 from bot.language import detect
 from bot.memory import ChatMemory

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answer import Answer
-from bot.assistant import Assistant
+from bot.answering.answer import Answer
+from bot.answering.assistant import Assistant
 from bot.channels.render import plain, telegram_html
 from bot.config import Settings
 from bot.conversation import Conversation, User

@@ -68,7 +68,7 @@ def test_database_is_in_wal_mode(tmp_path: Path) -> None:
 WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from bot.answer import Answer, Citation
+    from bot.answering.answer import Answer, Citation
     from bot.staff import StaffLog
     from bot.storage import Database
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from bot.answer import Answer, Citation
+from bot.answering.answer import Answer, Citation
 from bot.texts import t
 
 

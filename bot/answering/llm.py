@@ -12,12 +12,12 @@ import re
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from bot.answer import Answer, Citation
-from bot.compose import frame
+from bot.answering.answer import Answer, Citation
+from bot.answering.compose import frame
 from indexer.search import SearchResult
 from indexer.text import fold
 
-log = logging.getLogger("bot.llm")
+log = logging.getLogger("bot.answering.llm")
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

@@ -18,7 +18,7 @@ from functools import cached_property
 
 import numpy as np
 
-from bot.offdomain import OFF_DOMAIN_EXAMPLES
+from bot.answering.offdomain import OFF_DOMAIN_EXAMPLES
 from indexer.chunking import split_sentences
 from indexer.glossary import Expansion
 from indexer.search import SearchEngine, SearchResult

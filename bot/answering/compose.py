@@ -4,8 +4,8 @@ text not taken from a source."""
 
 from __future__ import annotations
 
-from bot.answer import Answer, Citation
-from bot.evidence import Evidence
+from bot.answering.answer import Answer, Citation
+from bot.answering.evidence import Evidence
 from bot.texts import t
 from indexer.search import SearchResult
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import logging
 
-from bot import compose, llm
-from bot.answer import Answer
+from bot.answering import compose, llm
+from bot.answering.answer import Answer
+from bot.answering.evidence import EvidenceJudge
 from bot.config import Settings
-from bot.evidence import EvidenceJudge
 from bot.language import detect
 from bot.memory import ChatMemory
 from bot.texts import t
 from indexer.search import SearchEngine, SearchResult
 
-log = logging.getLogger("bot.assistant")
+log = logging.getLogger("bot.answering.assistant")
 RETRIEVE_K = 6
 MAX_QUESTION_CHARS = 1000
 

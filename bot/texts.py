@@ -45,6 +45,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "vi": "Theo tài liệu trong kho (một số đoạn trích bằng tiếng Anh):",
         "en": "According to the documents (some quoted text is in Vietnamese):",
     },
+    "not_stated": {
+        "vi": "Tài liệu trong kho không nêu rõ {what}. Nội dung liên quan mà tài liệu có:",
+        "en": "The documents do not state {what}. What they do say:",
+    },
+    "not_stated_contact": {"vi": "Để hỏi thêm: {contact}", "en": "To ask about it: {contact}"},
+    "not_stated:when": {"vi": "thời điểm này", "en": "the date asked for"},
+    "not_stated:how-many": {"vi": "con số này", "en": "the figure asked for"},
+    "not_stated:how-long": {"vi": "thời hạn này", "en": "the duration asked for"},
+    "not_stated:who": {"vi": "người hoặc cơ quan này", "en": "who it is"},
+    "not_stated:where": {"vi": "địa điểm này", "en": "the place asked for"},
+    "and_more": {"vi": "… và {n} mục khác (xem nguồn [{ref}])", "en": "… and {n} more (see source [{ref}])"},
     "press_caution": {
         "vi": "Một số thông tin lấy từ báo chí; hãy đối chiếu văn bản chính thức trước khi ra quyết định.",
         "en": "Some facts come from press reports; check the official text before making a decision.",

@@ -18,11 +18,12 @@ class Citation:
     unofficial_translation: bool = False
     doc_id: str = ""
     chunk_id: str = ""
+    label: str = ""  # the structure label of what is quoted ("Article 11", "item 3"), or ""
 
     def to_json(self) -> dict[str, Any]:
         return {"n": self.n, "title": self.title, "url": self.url, "published": self.published,
                 "text": self.text, "source": self.source,
-                "unofficial_translation": self.unofficial_translation}
+                "unofficial_translation": self.unofficial_translation, "label": self.label}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""The Assistant: a question in, an Answer out. Language, memory, retrieval, evidence, composition.
+"""The Assistant: a question in, an Answer out — the answering core's one entry.
+
+question analysis (kind, terms, synonyms) → hybrid search → reader (answer units) → refusal →
+compose (quoted units, cited) or the optional LLM composer (checked, with fallback).
 
 It never invents: either the answer is made of (or checked against) retrieved passages and cited,
 or it is a refusal that says the documents do not cover the question and where to ask.
@@ -7,19 +10,41 @@ or it is a refusal that says the documents do not cover the question and where t
 from __future__ import annotations
 
 import logging
+import threading
+from dataclasses import dataclass
 
-from bot.answering import compose, llm
+import numpy as np
+
+from bot.answering import compose, llm, refusal
 from bot.answering.answer import Answer
-from bot.answering.evidence import EvidenceJudge
+from bot.answering.offdomain import OFF_DOMAIN_EXAMPLES
+from bot.answering.question import AnalysedQuestion, question_kind, term_weights
+from bot.answering.reader import Reader, Reading
+from bot.answering.vocabulary import Speller, unseen_words
 from bot.config import Settings
 from bot.language import detect
 from bot.memory import ChatMemory
 from bot.texts import t
+from indexer.phrases import PhraseMap
 from indexer.search import SearchEngine, SearchResult
+from indexer.text import tokens
+from indexer.unit_index import UnitIndex, VectorCache, analyse, build_unit_index, stem
 
 log = logging.getLogger("bot.answering.assistant")
 RETRIEVE_K = 6
+HISTORY_WEIGHT = 0.3  # weight of an earlier turn's words in a follow-up
 MAX_QUESTION_CHARS = 1000
+
+
+@dataclass
+class _Generation:
+    """What the answering core derives from one index generation."""
+
+    collection: str
+    units: UnitIndex
+    reader: Reader
+    restore: PhraseMap  # glossary terms typed without diacritics -> with them
+    speller: Speller
 
 
 class Assistant:
@@ -28,12 +53,62 @@ class Assistant:
         self.settings = settings
         self.engine = engine or SearchEngine(settings.index)
         self.memory = memory
-        self.judge = EvidenceJudge(self.engine)
         self.chat_model = chat_model
         if self.chat_model is None and settings.llm_enabled:
             self.chat_model = llm.build_chat_model(settings.llm_base_url, settings.llm_model,
                                                    settings.llm_api_key, settings.llm_timeout)
+        self._generation_cache: _Generation | None = None
+        self._lock = threading.Lock()
+        self._offdomain_vectors: np.ndarray | None = None
+        self._vector_cache: VectorCache | None = None
 
+    # -- what is derived once per index generation ------------------------------------------------
+    def _cache(self) -> VectorCache:
+        if self._vector_cache is None:
+            self._vector_cache = VectorCache(self.settings.index.index_dir / "unit-vectors",
+                                             self.settings.index.embedding_model)
+        return self._vector_cache
+
+    def generation(self) -> _Generation:
+        snap = self.engine.snapshot()
+        current = self._generation_cache
+        if current is not None and current.collection == snap.manifest.collection:
+            return current
+        with self._lock:
+            current = self._generation_cache
+            if current is not None and current.collection == snap.manifest.collection:
+                return current
+            units = build_unit_index(snap.ids, snap.texts, snap.metas, self.engine.embeddings, self._cache(),
+                                     self.settings.index.knowledge_dir / "synonyms.yaml")
+            # only terms of two syllables or more: one syllable typed without marks is ambiguous
+            # ("so" is số, sở or sổ)
+            restore = PhraseMap([([form], form) for term in snap.glossary.terms for form in term.vi
+                                 if len(form.split()) >= 2], only_unmarked=True)
+            words = {w for text in snap.texts for w in tokens(text)}
+            words |= {w for m in snap.metas for w in tokens(f"{m.get('title', '')} {m.get('section', '')}")}
+            current = _Generation(snap.manifest.collection, units, Reader(units), restore, Speller(words))
+            self._generation_cache = current
+            return current
+
+    def _offdomain(self) -> np.ndarray:
+        if self._offdomain_vectors is None:
+            m = np.asarray([self.engine.embeddings.embed_query(q) for q in OFF_DOMAIN_EXAMPLES], dtype=np.float32)
+            self._offdomain_vectors = m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-9)
+        return self._offdomain_vectors
+
+    def warm(self) -> None:
+        """Load the model, the index generation, its answer units and the off-domain examples."""
+        self.generation()
+        self._offdomain()
+        self.answer("warm up")
+
+    def embed_question(self, text: str) -> np.ndarray:
+        embed = getattr(self.engine, "embed_query", None)
+        vector = embed(text) if callable(embed) else self.engine.embeddings.embed_query(text)
+        v = np.asarray(vector, dtype=np.float32)
+        return v / (float(np.linalg.norm(v)) + 1e-9)
+
+    # -- contact --------------------------------------------------------------------------------
     def contact(self, lang: str) -> str:
         """Where to ask, from the knowledge base's contact document."""
         try:
@@ -53,6 +128,24 @@ class Assistant:
         lines = [ln.strip() for p in parts for ln in p.splitlines() if ln.strip()]
         return " ".join(lines)
 
+    # -- answering --------------------------------------------------------------------------------
+    def analyse(self, question: str, query: str, lang: str, gen: _Generation) -> AnalysedQuestion:
+        """`query` is the question, or for a follow-up the question joined with the earlier topic."""
+        question = gen.speller.correct(question)
+        query = gen.speller.correct(query)
+        search_text = gen.units.synonyms.rewrite(query)
+        if lang == "vi":
+            search_text = gen.restore.rewrite(search_text)
+        expansion = self.engine.expand(search_text)
+        links = tuple((tuple(stem(w) for w in words), tuple(tuple(stem(w) for w in form) for form in forms))
+                      for words, forms in expansion.links)
+        plain = gen.units.synonyms.rewrite(question)
+        weights = term_weights(analyse(plain, gen.units.synonyms), gen.units.idf, stem)
+        if query != question:  # a follow-up: the earlier topic helps, the new question's words lead
+            for term, weight in term_weights(analyse(search_text, gen.units.synonyms), gen.units.idf, stem).items():
+                weights.setdefault(term, HISTORY_WEIGHT * weight)
+        return AnalysedQuestion(question, plain, search_text, lang, question_kind(question, lang), weights, links)
+
     def answer(self, question: str, *, language: str | None = None, chat_key: str | None = None) -> Answer:
         question = (question or "").replace("\x00", "").strip()
         if len(question) > MAX_QUESTION_CHARS:
@@ -61,20 +154,48 @@ class Assistant:
             question = question[:MAX_QUESTION_CHARS]
         lang = language or detect(question, self.settings.default_language)
         query = self.memory.contextual_query(chat_key, question) if self.memory else question
-        results = self.engine.search(query, k=RETRIEVE_K, language=lang)
-        expansion = self.engine.expand(query)
-        versions = [v for r in results for v in r.versions]
-        evidence = self.judge.judge(query, results, expansion, self.engine.texts(versions))
-        log.debug("evidence", extra={"signals": evidence.signals, "reason": evidence.reason})
-        if not evidence.answerable:
+        gen = self.generation()
+        q = self.analyse(question, query, lang, gen)
+        results = self.engine.search(q.search_text, k=RETRIEVE_K, language=lang)
+        q_vec = self.embed_question(q.search_text)
+        reading = gen.reader.read(q, results, q_vec)
+        coverage = gen.reader.coverage(q, results)
+        offdomain = float((self._offdomain() @ q_vec).max()) if len(OFF_DOMAIN_EXAMPLES) else 0.0
+        verdict = self._verdict(q, reading, coverage, offdomain, gen)
+        log.debug("verdict", extra={"signals": verdict.signals, "reason": verdict.reason, "kind": q.kind.kind})
+        if not verdict.answerable:
             answer = compose.refusal(question, lang, self.contact(lang))
         else:
-            answer = compose.extractive(question, lang, evidence)
+            answer = compose.extractive(q, reading, gen.units.chunk_text, self.contact(lang))
             if self.chat_model is not None:
                 answer = self._try_llm(question, lang, results, answer)
         if self.memory and chat_key and not answer.refused:
             self.memory.remember(chat_key, question, query, lang)
         return answer
+
+    def _verdict(self, q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: float,
+                 gen: _Generation) -> refusal.Verdict:
+        df = self.engine.term_stats().df
+        expansion = self.engine.expand(q.plain)
+        unseen = unseen_words(q.plain, q.language, gen.units, df, expansion)
+        verdict = refusal.judge(q, reading, coverage, offdomain, df, expansion, unseen)
+        if unseen.concepts or unseen.names:
+            verdict.signals["unseen"] = ", ".join((*unseen.concepts, *unseen.names))  # type: ignore[assignment]
+        return verdict
+
+    def explain(self, question: str, language: str | None = None) -> dict[str, object]:
+        """The signals behind an answer, for calibration and staff diagnostics."""
+        lang = language or detect(question, self.settings.default_language)
+        gen = self.generation()
+        q = self.analyse(question, question, lang, gen)
+        results = self.engine.search(q.search_text, k=RETRIEVE_K, language=lang)
+        q_vec = self.embed_question(q.search_text)
+        reading = gen.reader.read(q, results, q_vec)
+        coverage = gen.reader.coverage(q, results)
+        offdomain = float((self._offdomain() @ q_vec).max())
+        verdict = self._verdict(q, reading, coverage, offdomain, gen)
+        return {"kind": q.kind.kind, "search_text": q.search_text, "answerable": verdict.answerable,
+                "reason": verdict.reason, **verdict.signals}
 
     def _try_llm(self, question: str, lang: str, results: list[SearchResult], fallback: Answer) -> Answer:
         passages = results[:4]

@@ -1,27 +1,30 @@
-"""The default composer, no LLM: a short answer made only of source sentences, each followed by its
-marker [n], in a frame in the asker's language; then the numbered sources. The frame is the only
-text not taken from a source."""
+"""The default composer, no LLM: an answer made only of quoted answer units, each followed by its
+marker [n], in a frame in the asker's language; then the numbered sources. A list is quoted with
+its items (the first ones and "and N more" when it is long). When the question asks for a date,
+a number, a name or a place that no quoted passage holds, the answer says so before quoting what
+the documents do say. The frame and those notes are the only text not taken from a source."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.answering.answer import Answer, Citation
-from bot.answering.evidence import Evidence
+from bot.answering.question import AnalysedQuestion
+from bot.answering.reader import Quote, Reading
 from bot.texts import t
 from indexer.search import SearchResult
 
 PRESS_MARKERS = ("(press", "(báo chí")
+MAX_LIST_ITEMS = 8  # a longer list shows its first SHOWN_WHEN_LONG items and "and N more"
+SHOWN_WHEN_LONG = 6
 
 
-def citations_for(evidence: Evidence) -> tuple[list[Citation], dict[str, int]]:
-    """Number the passages in the order their sentences appear."""
-    numbers: dict[str, int] = {}
-    citations: list[Citation] = []
-    for _sentence, result in evidence.sentences:
-        if result.chunk_id in numbers:
-            continue
-        numbers[result.chunk_id] = len(citations) + 1
-        citations.append(to_citation(len(citations) + 1, result))
-    return citations, numbers
+def citation_from_meta(n: int, meta: dict[str, Any], text: str, chunk_id: str, label: str = "") -> Citation:
+    return Citation(n=n, title=str(meta.get("title", "")), url=str(meta.get("url", "")),
+                    published=str(meta.get("published", "")), text=text, source=str(meta.get("source", "")),
+                    language=str(meta.get("language", "")),
+                    unofficial_translation=bool(meta.get("unofficial_translation", False)),
+                    doc_id=str(meta.get("doc_id", "")), chunk_id=chunk_id, label=label)
 
 
 def to_citation(n: int, r: SearchResult) -> Citation:
@@ -30,11 +33,10 @@ def to_citation(n: int, r: SearchResult) -> Citation:
                     doc_id=r.doc_id, chunk_id=r.chunk_id)
 
 
-def frame(lang: str, passages: list[SearchResult]) -> str:
-    langs = {p.language for p in passages}
-    if langs == {lang} or not langs:
+def frame(lang: str, languages: set[str]) -> str:
+    if languages == {lang} or not languages:
         return t("frame_same", lang)
-    if lang not in langs:
+    if lang not in languages:
         return t("frame_other", lang)
     return t("frame_mixed", lang)
 
@@ -43,15 +45,76 @@ def _clean(sentence: str) -> str:
     return sentence.lstrip("-*• ").strip()
 
 
-def extractive(question: str, lang: str, evidence: Evidence) -> Answer:
-    citations, numbers = citations_for(evidence)
-    passages = [r for _s, r in evidence.sentences]
-    lines = [frame(lang, passages)]
-    for sentence, result in evidence.sentences:
-        lines.append(f"- {_clean(sentence)} [{numbers[result.chunk_id]}]")
-    if any(m in s for s, _ in evidence.sentences for m in PRESS_MARKERS):
-        lines.append(t("press_caution", lang))
-    return Answer(question, lang, "\n".join(lines), False, tuple(citations), "extractive")
+def citations_for(quotes: tuple[Quote, ...], chunk_text: dict[str, str]) -> tuple[list[Citation], list[int]]:
+    """One citation per quoted document (its quoted passages as the cited text), numbered in the
+    order the quotes appear; returns the citations and each quote's number."""
+    keys: dict[str, int] = {}
+    passages: dict[int, list[str]] = {}
+    labels: dict[int, list[str]] = {}
+    metas: dict[int, tuple[dict[str, Any], tuple[str, ...]]] = {}
+    numbers: list[int] = []
+    for quote in quotes:
+        key = quote.unit.doc_id
+        if key not in keys:
+            keys[key] = len(keys) + 1
+            metas[keys[key]] = (quote.meta, quote.unit.chunk_ids)
+            labels[keys[key]] = []
+            passages[keys[key]] = []
+        n = keys[key]
+        passages[n].extend(c for c in quote.unit.chunk_ids if c not in passages[n])
+        if quote.unit.label and quote.unit.label not in labels[n]:
+            labels[n].append(quote.unit.label)
+        numbers.append(n)
+    citations = []
+    for n, (meta, chunk_ids) in metas.items():
+        ordered = sorted(passages[n], key=_position)
+        text = "\n".join(chunk_text.get(c, "") for c in ordered).strip()
+        citations.append(citation_from_meta(n, meta, text, chunk_ids[0], "; ".join(labels[n])))
+    return citations, numbers
+
+
+def _position(chunk_id: str) -> int:
+    tail = chunk_id.rsplit("#", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+def _quote_lines(quote: Quote, n: int, lang: str) -> list[str]:
+    unit = quote.unit
+    if unit.kind != "list":
+        return [f"- {_clean(unit.text)} [{n}]"]
+    head = unit.intro or ""
+    items = list(unit.items)
+    shown = items if len(items) <= MAX_LIST_ITEMS else items[:SHOWN_WHEN_LONG]
+    if head and not head.rstrip().endswith(":"):
+        head = f"{head.rstrip()}:"  # a section heading that stands for the list's introduction
+    lines = [f"- {_clean(head)} [{n}]"] if head else []
+    for i, item in enumerate(shown, 1):
+        lines.append(f"  {i}. {_clean(item)}" if unit.numbered else f"  • {_clean(item)}")
+    if not head:
+        lines[-1] += f" [{n}]"
+    if len(shown) < len(items):
+        lines.append("  " + t("and_more", lang, n=len(items) - len(shown), ref=n))
+    return lines
+
+
+NEEDS = ("when", "how-many", "how-long", "who", "where")  # kinds whose answer must hold a date, a number ...
+
+
+def extractive(q: AnalysedQuestion, reading: Reading, chunk_text: dict[str, str], contact: str) -> Answer:
+    """The quoted answer. When the question asks for a date, a figure, a name or a place that no
+    quoted passage holds, the answer is a refusal that says so and shows what the documents do say."""
+    citations, numbers = citations_for(reading.quotes, chunk_text)
+    unmet = not reading.satisfied and q.kind.kind in NEEDS
+    lines = [frame(q.language, {str(x.meta.get("language", "")) for x in reading.quotes})]
+    if unmet:
+        lines = [t("not_stated", q.language, what=t(f"not_stated:{q.kind.kind}", q.language))]
+    for quote, n in zip(reading.quotes, numbers, strict=True):
+        lines.extend(_quote_lines(quote, n, q.language))
+    if any(m in x.unit.text for x in reading.quotes for m in PRESS_MARKERS):
+        lines.append(t("press_caution", q.language))
+    if unmet:
+        lines.append(t("not_stated_contact", q.language, contact=contact))
+    return Answer(q.text, q.language, "\n".join(lines), unmet, tuple(citations), "extractive")
 
 
 def refusal(question: str, lang: str, contact: str) -> Answer:

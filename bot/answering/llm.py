@@ -90,4 +90,4 @@ def compose(model: BaseChatModel, question: str, lang: str, passages: list[Searc
                  c.unofficial_translation, c.doc_id, c.chunk_id)
         for old, c in enumerate(citations_for, 1) if old in renumber)
     used_passages = [passages[o - 1] for o in used]
-    return Answer(question, lang, f"{frame(lang, used_passages)}\n{body}", False, cits, "llm")
+    return Answer(question, lang, f"{frame(lang, {p.language for p in used_passages})}\n{body}", False, cits, "llm")

@@ -1,0 +1,188 @@
+"""Question analysis: what kind of answer a question asks for, and what that answer must contain.
+
+- list: "which events", "what are the incentives", "liệt kê", "gồm những ... nào" -> all the items;
+- when: "when", "what date", "khi nào", "ngày nào" -> a date;
+- how-many: "how many", "how much", "what percentage", "bao nhiêu", "mấy" -> a number;
+- how-long: "how long", "bao lâu", "thời hạn" -> a duration (a number of years, months...);
+- who: "who", "ai", "người nào" -> a name or an office;
+- where: "where", "ở đâu", "tại đâu" -> a place;
+- yes-no: "is/does/can ...", "có ... không" -> the passage that settles it;
+- overview: "what is", "tell me about", "là gì", "giới thiệu" -> the main points;
+- what: anything else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from indexer.text import fold
+
+_EN_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
+              "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+DATE = re.compile(
+    rf"\b(?:\d{{1,2}}\s+(?:{_EN_MONTHS})\s+\d{{4}}|(?:{_EN_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    rf"|(?:{_EN_MONTHS})\s+\d{{4}}|(?:in|since|from|by|until|of|on|during)\s+(?:19|20)\d\d\b"
+    r"|ngay\s+\d{1,2}(?:\s+thang\s+\d{1,2}(?:\s+nam\s+\d{4})?|/\d{1,2}(?:/\d{4})?)"
+    r"|thang\s+\d{1,2}(?:\s+nam\s+\d{4}|/\d{4})|nam\s+(?:19|20)\d\d|\d{1,2}/\d{1,2}/\d{4}"
+    rf"|(?:morning|afternoon|evening) of (?:{_EN_MONTHS})\s+\d{{1,2}}|(?:{_EN_MONTHS})\s+\d{{1,2}}\b"
+    r"|\b(?:19|20)\d\d\s*[-–]\s*(?:19|20)\d\d\b|\b(?:19|20)\d\d\b)",
+    re.IGNORECASE)
+NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|hundred|thousand|million|"
+                    r"billion|mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi|tram|nghin|trieu|ty)\b")
+DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|nam|muoi|hai|ba|bon|sau)\s+"
+                      r"(years?|months?|days?|nam|thang|ngay)\b|\b(years?|nam)\b")
+# names and offices: capitalised words after the first, titles, organisations
+_TITLES = re.compile(r"\b(mr|mrs|ms|dr|minister|chairman|chairwoman|chair|director|president|secretary|deputy|"
+                     r"committee|council|department|ministry|authority|government|embassy|assembly|"
+                     r"ong|ba|chu tich|bo truong|thu truong|giam doc|uy ban|hoi dong|so|bo|chinh phu|"
+                     r"quoc hoi|dai su quan|ban quan ly)\b")
+# a person: "Mr. Ngo Le Van", "ông Hoàng Minh Cường", "Chairman Tran Thanh Man", "Tổng biên tập: ... Trần Huy Kiên"
+PERSON = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Dr|ông|bà|Ông|Bà)\.?\s+[A-ZĐÀ-Ỹ][\wÀ-ỹ]+"
+    r"|\b(?:Chairman|Chairwoman|Minister|Director|Secretary|President|Editor-in-chief|Chief of staff|Chủ tịch|"
+    r"Thứ trưởng|Bộ trưởng|Giám đốc|Tổng biên tập|Chánh Văn phòng|Bí thư)\b[^.;]{0,40}?"
+    r"\b[A-ZĐ][\wÀ-ỹ]+\s+[A-ZĐ][\wÀ-ỹ]+\s+[A-ZĐ][\wÀ-ỹ]+")
+_PLACE = re.compile(r"\b(at|in|on) (the )?[A-Z]|\b(center|centre|hall|island|district|commune|ward|port|park|"
+                    r"street|zone|province|city|tai|o|dao|quan|huyen|xa|phuong|cang|khu|tinh|duong|trung tam)\b")
+
+
+@dataclass(frozen=True)
+class QuestionKind:
+    kind: str  # list | when | how-many | how-long | who | where | yes-no | overview | what
+
+    def satisfied_by(self, text: str) -> bool:
+        """Does a passage hold what this kind of question needs (a date, a number, a name ...)?"""
+        folded = fold(text)
+        if self.kind == "when":
+            return DATE.search(folded) is not None
+        if self.kind == "how-many":
+            return NUMBER.search(folded) is not None
+        if self.kind == "how-long":
+            return DURATION.search(folded) is not None
+        if self.kind == "who":
+            return _TITLES.search(folded) is not None or _capitalised_run(text)
+        if self.kind == "where":
+            return _PLACE.search(text) is not None or _PLACE.search(folded) is not None
+        return True
+
+
+def _capitalised_run(text: str) -> bool:
+    words = text.split()
+    run = 0
+    for i, word in enumerate(words):
+        if i > 0 and word[:1].isupper() and any(c.isalpha() for c in word):
+            run += 1
+            if run >= 2:
+                return True
+        else:
+            run = 0
+    return False
+
+
+# (kind, English cues, Vietnamese cues), matched on folded words; the first kind that matches wins.
+_CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("how-long", ("how long", "for how long", "how many years", "duration", "until when"),
+     ("bao lau", "thoi han", "may nam", "bao nhieu nam", "keo dai", "den khi nao", "den bao gio")),
+    ("when", ("when", "what date", "which date", "what day", "what year", "which year", "since when",
+              "what time", "date"),
+     ("khi nao", "ngay nao", "bao gio", "luc nao", "nam nao", "thang nao", "thoi diem nao", "hom nao",
+      "thoi gian nao", "ngay bao nhieu")),
+    ("how-many", ("how many", "how much", "what percentage", "what percent", "what share", "what proportion",
+                  "how big", "how large", "what size", "number of", "what rate", "what is the rate",
+                  "tax rate", "how many percent"),
+     ("bao nhieu", "may", "ty le", "phan tram", "bao rong", "con so", "muc thue", "thue suat", "so luong")),
+    ("who", ("who", "whom", "whose", "which official", "which agency", "which body", "which authority",
+             "which department", "which office"),
+     ("ai", "nguoi nao", "co quan nao", "don vi nao", "vi nao")),
+    ("where", ("where", "what venue", "which venue", "what location", "which location", "what place"),
+     ("o dau", "tai dau", "noi nao", "dia diem", "cho nao", "vi tri", "dia diem nao")),
+    ("list", ("which", "what are", "what were", "list", "name the", "what kinds", "what types", "what sorts",
+              "main points", "key contents", "key points", "what does it include", "what do they include",
+              "what does the plan include", "enumerate", "what measures", "what steps"),
+     ("liet ke", "gom nhung", "gom cac", "nhung gi", "nhung nao", "cac noi dung", "bao gom", "noi dung chinh",
+      "gom gi", "co gi", "nhung diem", "cac diem", "nhung muc", "cac muc")),
+    ("yes-no", ("is it true", "is there", "are there"),
+     ("phai khong", "duoc khong", "co phai", "hay khong", "dung khong", "chua")),
+    ("overview", ("what is", "tell me about", "explain", "overview", "summary", "summarise", "summarize",
+                  "describe", "what about"),
+     ("la gi", "gioi thieu", "tom tat", "noi ve", "cho biet ve", "the nao", "ra sao", "nhu the nao")),
+)
+_EN_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|will|has|have|was|were|should|must|may)\b")
+_VI_YES_NO = re.compile(r"\bco\b.*\bkhong\s*$")
+# "what incentives", "which events": a plural noun after what/which asks for a list
+_EN_PLURAL = re.compile(r"\b(what|which)\s+(\w+\s+){0,2}(\w{3,}(?<!ss)(?<!ou)(?<!is)(?<!as)s)\b")
+_VI_PLURAL = re.compile(r"\b(nhung|cac)\b.*\b(gi|nao)\b")
+
+
+def question_kind(question: str, language: str) -> QuestionKind:
+    words = re.findall(r"[0-9a-z%]+", fold(question))
+    folded = " " + " ".join(words) + " "
+    for kind, en, vi in _CUES:
+        for cue in (vi if language == "vi" else en):
+            if f" {cue} " in folded:
+                if kind == "list" and language == "en" and cue == "which" and not _EN_PLURAL.search(folded):
+                    continue  # "which zone ..." asks for one thing
+                return QuestionKind(kind)
+    if language == "en" and _EN_PLURAL.search(folded):
+        return QuestionKind("list")
+    if language == "vi" and _VI_PLURAL.search(folded):
+        return QuestionKind("list")
+    if language == "en" and _EN_YES_NO.match(folded):
+        return QuestionKind("yes-no")
+    if language == "vi" and _VI_YES_NO.search(folded):
+        return QuestionKind("yes-no")
+    if language == "en" and re.match(r"^\s*(what|which)\b", folded):
+        return QuestionKind("what")
+    return QuestionKind("what")
+
+
+@dataclass(frozen=True)
+class AnalysedQuestion:
+    text: str  # as asked
+    plain: str  # as asked, read through the synonyms ("FTZ" -> "free trade zone")
+    search_text: str  # read through the synonyms, diacritics of known terms restored: what is searched
+    language: str
+    kind: QuestionKind
+    weights: dict[str, float]  # the question's terms and how distinctive each is (IDF)
+    # glossary links: (the question's terms a glossary entry matched, that entry's other-language forms)
+    links: tuple[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], ...]
+
+
+# Common English words that qualify or frame a question rather than name its subject.
+GENERIC_EN = frozenset("""
+ask asked asks want wants wanted need needs needed target targets quick quickly stay stays long longer short
+big small new old good bad best worst main latest recent current currently right exactly really actually
+simple simply brief full whole part parts kind sort lot lots thing things way ways today now soon still
+able allowed possible likely sure true false real general overall specific particular certain enough
+help helps helped try tries tried use used using find found look looking see seen show shows shown
+""".split())  # noqa: SIM905 (a word list reads best as text)
+
+# Words and Vietnamese two-syllable words that frame a question rather than name what it is about
+# (stemmed as analyse() leaves them): they are not looked for in passages.
+QUESTION_FRAME = frozenset([
+    "main", "point", "key", "content", "detail", "inform", "info", "tell", "know", "list", "explain", "give",
+    "pleas", "summari", "overview", "kind", "type", "thing", "mention", "say", "said", "describ", "happen",
+    "exact", "specif", "basic", "briefli", "gi", "nao", "sao", "oi", "nhe", "vay", "ah",
+])
+QUESTION_FRAME_PAIRS = frozenset([
+    "noi_dung", "thong_tin", "cho_biet", "liet_ke", "tom_tat", "gioi_thieu", "cu_the", "hien_nay", "nhu_the",
+    "ra_sao", "the_nao", "chu_yeu", "chinh_la", "biet_ve",
+])
+
+
+def term_weights(terms: list[str], idf: Callable[[str], float], stem: Callable[[str], str]) -> dict[str, float]:
+    generic = {stem(w) for w in GENERIC_EN}
+    frame_parts = {part for term in terms if term in QUESTION_FRAME_PAIRS for part in term.split("_")}
+    weights: dict[str, float] = {}
+    for term in dict.fromkeys(terms):
+        parts = term.split("_")
+        if (term in QUESTION_FRAME_PAIRS or term in frame_parts
+                or any(p in QUESTION_FRAME or p in generic for p in parts)):
+            continue
+        weight = idf(term) * (1.5 if "_" in term else 1.0)
+        if term.isdigit() and len(term) <= 2:
+            weight *= 0.5
+        weights[term] = weight
+    return weights

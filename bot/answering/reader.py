@@ -1,0 +1,219 @@
+"""The reader: which answer units of the retrieved passages answer the question.
+
+Every unit of the retrieved passages is scored by
+- the question's distinctive words it holds (IDF-weighted, after the synonyms, with the glossary
+  carrying words across languages), in its own text and, less, in its title and section;
+- its dense similarity to the question (units are embedded at index time), which finds
+  paraphrases no word list foresees;
+- what the kind of question needs: a "when" answer must hold a date, a "how many" answer a number,
+  a list question is answered by the list itself, with all its items.
+The best unit leads; others follow when they score close to it. One language per fact: a unit of a
+document that has a version in the asker's language is replaced by its counterpart there, and never
+quoted twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bot.answering.question import PERSON, AnalysedQuestion
+from indexer.search import SearchResult
+from indexer.unit_index import UnitIndex
+from indexer.units import Unit, inline_items
+
+# weights of the unit score (calibrated on the tune half of tests/data/answer_eval.jsonl)
+W_TEXT = 1.0  # share of the question's weighted terms in the unit's own text
+W_CONTEXT = 0.3  # ... in its text, title and section
+W_DENSE = 4.0  # per unit of cosine similarity above DENSE_ORIGIN
+DENSE_ORIGIN = 0.80
+RANK_PENALTY = 0.04  # per place down the retrieval ranking
+KIND_MISS_PENALTY = 0.35  # the unit lacks what the question's kind needs (a date, a number ...)
+PERSON_BONUS = 0.2  # a "who" question, and the unit names a person
+# A list question is answered by an enumeration (a list, or a sentence that enumerates after a colon
+# or between semicolons) about its subject; a sentence that only repeats the question's words
+# ("... the special mechanisms of Resolution 226 ...") mentions the subject without answering.
+W_TEXT_LIST = 0.4
+LIST_BONUS = 0.4
+SAME_DOCUMENT_LIST_MARGIN = 0.7  # a list or overview answer quotes more of the leading document
+FOLLOW_MARGIN = 0.15
+TOPIC_WEIGHT = 0.4  # a question word the unit's title or section holds names the subject
+SPREAD_DISCOUNT = 0.6  # ... and so does one most candidate units hold  # a further quote scores within this of the best
+COUNTERPART_MIN = 0.84  # cosine for a unit and its translation
+DUPLICATE_MIN = 0.93
+MAX_QUOTES = {"list": 3, "overview": 3, "what": 2, "yes-no": 2}
+DEFAULT_MAX_QUOTES = 2
+STRICT_KINDS = ("when", "how-many", "how-long", "who", "where", "yes-no")  # one fact asked for
+STRICT_FOLLOW_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class Quote:
+    index: int  # the unit's place in the UnitIndex
+    unit: Unit
+    meta: dict[str, Any]  # metadata of the unit's chunk (title, url, published, language ...)
+    score: float
+    dense: float
+    lexical: float
+    satisfies: bool  # holds what the question's kind needs
+
+
+@dataclass(frozen=True)
+class Reading:
+    quotes: tuple[Quote, ...]
+    satisfied: bool  # some quote holds what the kind of question needs
+    best_dense: float  # over every candidate unit
+    best_lexical: float
+    candidates: int
+
+
+class Reader:
+    def __init__(self, units: UnitIndex) -> None:
+        self.units = units
+        self._translations: dict[str, dict[str, list[int]]] = {}  # doc -> language -> unit ids of its versions
+        docs_units: dict[str, list[int]] = {}
+        doc_lang: dict[str, str] = {}
+        pairs: list[tuple[str, str]] = []
+        for n, (u, m) in enumerate(zip(units.units, units.meta, strict=True)):
+            docs_units.setdefault(u.doc_id, []).append(n)
+            doc_lang[u.doc_id] = str(m.get("language", ""))
+            original = str(m.get("translation_of") or "")
+            if original:
+                pairs.append((u.doc_id, original))
+        for a, b in set(pairs):
+            for x, y in ((a, b), (b, a)):
+                if y in docs_units:
+                    self._translations.setdefault(x, {})[doc_lang[y]] = docs_units[y]
+
+    # -- scoring ----------------------------------------------------------------------------------
+    def _lexical(self, q: AnalysedQuestion, n: int, spread: dict[str, float]) -> tuple[float, float]:
+        """(share of the question's weight in the unit's text, share in its text, title and section).
+        In the text share, a word the title or section already holds, or one found in most candidate
+        units, names the subject rather than the answer and counts for less."""
+        terms = self.units.terms[n]
+        context = terms | self.units.context_terms[n]
+        have = set(terms)
+        have_ctx = set(context)
+        for words, forms in q.links:
+            if any(form and all(w in terms for w in form) for form in forms):
+                have |= set(words)
+            if any(form and all(w in context for w in form) for form in forms):
+                have_ctx |= set(words)
+        total = text = ctx = 0.0
+        for term, weight in q.weights.items():
+            if "_" in term and self.units.df.get(term, 0) == 0 and term not in have_ctx:
+                continue  # two neighbouring words that never occur together are not a compound
+            total += weight
+            local = weight * (TOPIC_WEIGHT if term in self.units.context_terms[n] else 1.0)
+            local *= 1.0 - SPREAD_DISCOUNT * spread.get(term, 0.0)
+            text += local * (term in have)
+            ctx += weight * (term in have_ctx)
+        return (text / total, ctx / total) if total else (0.0, 0.0)
+
+    def _counterpart(self, n: int, language: str) -> int:
+        """The same unit in the asker's language, when the document has that version."""
+        if str(self.units.meta[n].get("language", "")) == language:
+            return n
+        versions = self._translations.get(self.units.units[n].doc_id, {}).get(language)
+        if not versions:
+            return n
+        sims = self.units.vectors[versions] @ self.units.vectors[n]
+        best = int(np.argmax(sims))
+        candidate = versions[best]
+        if sims[best] >= COUNTERPART_MIN and self.units.units[candidate].kind == self.units.units[n].kind:
+            return candidate
+        return n
+
+    def read(self, q: AnalysedQuestion, results: list[SearchResult], q_vec: np.ndarray) -> Reading:
+        rank_of: dict[int, int] = {}
+        for rank, result in enumerate(results):
+            for n in self.units.units_of([result.chunk_id]):
+                n = self._counterpart(n, q.language)
+                rank_of.setdefault(n, rank)
+        whole_lists = q.kind.kind not in STRICT_KINDS  # a date or a name is quoted alone, not its whole list
+        candidates = [n for n in rank_of if not self.units.units[n].about_document
+                      and self.units.units[n].kind != "intro"
+                      and (whole_lists or self.units.units[n].kind != "list")]
+        if not candidates:
+            return Reading((), False, 0.0, 0.0, 0)
+        dense = self.units.vectors[candidates] @ q_vec
+        spread = {term: sum(term in self.units.terms[n] for n in candidates) / len(candidates) for term in q.weights}
+        scored: list[Quote] = []
+        best_lex = 0.0
+        for n, d in zip(candidates, dense, strict=True):
+            unit = self.units.units[n]
+            text_cov, ctx_cov = self._lexical(q, n, spread)
+            best_lex = max(best_lex, ctx_cov)
+            satisfies = q.kind.satisfied_by(unit.text)
+            listing = q.kind.kind == "list"
+            score = ((W_TEXT_LIST if listing else W_TEXT) * text_cov + W_CONTEXT * ctx_cov
+                     + W_DENSE * (float(d) - DENSE_ORIGIN))
+            score -= RANK_PENALTY * rank_of[n]
+            if not satisfies:
+                score -= KIND_MISS_PENALTY
+            if q.kind.kind == "who" and PERSON.search(unit.text):
+                score += PERSON_BONUS
+            if listing and (unit.kind == "list" or inline_items(unit.text)):
+                score += LIST_BONUS
+            scored.append(Quote(n, unit, self.units.meta[n], score, float(d), text_cov, satisfies))
+        scored.sort(key=lambda s: -s.score)
+        quotes = self._select(q, scored)
+        return Reading(tuple(quotes), any(x.satisfies for x in quotes), float(dense.max()), best_lex,
+                       len(candidates))
+
+    def coverage(self, q: AnalysedQuestion, results: list[SearchResult]) -> float:
+        """How much of the question's weighted wording the best passage holds (its title, section and
+        text, in any language version), the glossary carrying words across languages."""
+        best = 0.0
+        for result in results:
+            have: set[str] = set()
+            for cid in (result.chunk_id, *result.versions):
+                have |= self.units.chunk_terms.get(cid, frozenset())
+            for words, forms in q.links:
+                if any(form and all(w in have for w in form) for form in forms):
+                    have |= set(words) | {f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)}
+            total = got = 0.0
+            for term, weight in q.weights.items():
+                if "_" in term and self.units.df.get(term, 0) == 0 and term not in have:
+                    continue
+                total += weight
+                got += weight * (term in have)
+            if total:
+                best = max(best, got / total)
+        return best
+
+    # -- choosing ---------------------------------------------------------------------------------
+    def _select(self, q: AnalysedQuestion, scored: list[Quote]) -> list[Quote]:
+        if not scored:
+            return []
+        top = scored[0]
+        limit = MAX_QUOTES.get(q.kind.kind, DEFAULT_MAX_QUOTES)
+        chosen = [top]
+        margin = STRICT_FOLLOW_MARGIN if q.kind.kind in STRICT_KINDS else FOLLOW_MARGIN
+        wide = q.kind.kind in ("list", "overview")
+        for cand in scored[1:]:
+            if len(chosen) >= limit:
+                break
+            same_doc = cand.unit.doc_id == top.unit.doc_id
+            if cand.score < top.score - (SAME_DOCUMENT_LIST_MARGIN if wide and same_doc else margin):
+                continue
+            if any(self._overlaps(cand, c) for c in chosen):
+                continue
+            if q.kind.kind not in ("list", "overview", "what", "yes-no") and not cand.satisfies:
+                continue
+            chosen.append(cand)
+        order = {id(c): i for i, c in enumerate(chosen)}
+        chosen.sort(key=lambda c: (c.unit.doc_id != top.unit.doc_id, c.unit.doc_id, c.unit.order, order[id(c)]))
+        return chosen
+
+    def _overlaps(self, a: Quote, b: Quote) -> bool:
+        """The same text twice: an item and its own list, or one fact in two languages."""
+        ua, ub = a.unit, b.unit
+        if ua.doc_id == ub.doc_id:
+            for x, y in ((ua, ub), (ub, ua)):
+                if x.kind == "list" and ((y.kind == "item" and y.text in x.items) or y.text in x.text):
+                    return True
+            return ua.uid == ub.uid
+        return float(self.units.vectors[a.index] @ self.units.vectors[b.index]) >= DUPLICATE_MIN

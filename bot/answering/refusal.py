@@ -1,0 +1,150 @@
+"""Refusal: does the knowledge base answer this question at all?
+
+A wrong policy answer hurts a real decision, so the rule errs toward refusing, on evidence that
+holds for questions nobody has seen:
+- names no document mentions: a place ("Đà Nẵng", "Singapore", "nước Pháp"), or a proper name or
+  acronym (capitalised words, Vietnamese syllable runs such as "Hàn Quốc"): the question is about
+  something else, however close its other words come;
+- closer to off-domain example questions (weather, prices, paperwork, minimum wage, visas for
+  tourists ...) than to any answer unit of the knowledge base;
+- coverage: how much of the question's distinctive wording (after synonyms, across languages
+  through the glossary) the best retrieved passage holds; a middling coverage needs the dense
+  similarity of an answer unit to confirm it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.answering.places import AMBIGUOUS_VI, place_phrases
+from bot.answering.question import AnalysedQuestion
+from bot.answering.reader import Reading
+from bot.answering.vocabulary import Unseen
+from indexer.glossary import Expansion
+from indexer.text import STOPWORDS, fold, tokens
+
+# Calibrated on the tune half of tests/data/answer_eval.jsonl (see benchmarks/answers.py).
+MIN_COVERAGE = 0.45  # below: refused
+CONFIRM_COVERAGE = 0.72  # between the two: the best unit's dense similarity must confirm
+MIN_CONFIRM_DENSE = 0.83
+MAX_OFFDOMAIN_MARGIN = 0.02  # off-domain similarity minus the best unit's similarity
+ENTITY_OVERRIDE_COVERAGE = 0.95
+UNSEEN_MIN_COVERAGE = 0.75  # a question with a word for a concept no document holds needs both
+UNSEEN_MIN_DENSE = 0.88
+STRONG_COVERAGE = 0.8  # the question's wording is in a passage: off-domain closeness alone does not refuse
+
+_PLACES = place_phrases()
+_PUNCT = "\"'“”‘’()[]{},.;:!?¿¡"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    answerable: bool
+    reason: str = ""
+    signals: dict[str, float] = field(default_factory=dict)
+
+
+def _in_corpus(words: list[str], df: dict[str, int]) -> bool:
+    if len(words) == 1:
+        return df.get(words[0], 0) > 0
+    return all(df.get(f"{a}_{b}", 0) > 0 for a, b in zip(words, words[1:], strict=False))
+
+
+def unknown_places(question: str, df: dict[str, int]) -> list[str]:
+    folded = " " + " ".join(tokens(question)) + " "
+    found: list[str] = []
+    for place in _PLACES:
+        if f" {place} " in folded and not _in_corpus(place.split(), df):
+            found.append(place)
+            folded = folded.replace(f" {place} ", " ")
+    for word, written in AMBIGUOUS_VI.items():
+        if f" nuoc {word} " in folded and df.get(f"nuoc_{word}", 0) == 0:
+            found.append(f"nước {written}")
+        elif re.search(rf"(?<!\w){written}(?!\w)", question) and not _in_corpus([word], df):
+            found.append(written)
+    return found
+
+
+def unknown_names(question: str, df: dict[str, int], expansion: Expansion) -> list[str]:
+    """Capitalised words inside the question (or acronyms), grouped into runs, that no passage holds
+    (a run of Vietnamese syllables is one name: "Hàn Quốc" is not "quốc" of "Quốc hội")."""
+    translated = set(expansion.extra_tokens)
+    words = question.split()
+    runs: list[list[str]] = []
+    current: list[str] = []
+    for i, raw in enumerate(words):
+        word = raw.strip(_PUNCT)
+        starts = i == 0 or words[i - 1].endswith((".", "!", "?", ":"))
+        if word and not starts and word[0].isupper() and any(c.isalpha() for c in word):
+            current.append(word)
+        else:
+            if current:
+                runs.append(current)
+            current = []
+        if raw.endswith((",", ";", ".", "?", "!", ":")) and current:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    names = []
+    for run in runs:
+        folded = [t for w in run for t in tokens(w) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
+        if not folded or (len(folded) == 1 and len(folded[0]) < 3):
+            continue
+        if all(t in translated and df.get(t, 0) == 0 for t in folded):
+            continue  # a glossary term in the other language: judged by its translation below
+        if len(folded) == 1 and (df.get(folded[0], 0) > 0 or folded[0] in translated):
+            continue
+        if len(folded) > 1 and _in_corpus(folded, df):
+            continue
+        if len(folded) > 1 and all(df.get(t, 0) > 0 for t in folded) and not _vietnamese_run(run):
+            continue  # English capitalised words each known ("Free Trade Zone")
+        names.append(" ".join(run))
+    return names
+
+
+def _vietnamese_run(run: list[str]) -> bool:
+    return any(fold(w) != w.lower() for w in run) or all(len(w) <= 5 for w in run)
+
+
+_LEGAL_REF = re.compile(r"\b(article|dieu|chapter|chuong|clause|khoan)\s+(\d{1,3})\b")
+
+
+def unknown_articles(question: str, df: dict[str, int]) -> list[str]:
+    """Articles or clauses the question names ("Điều 5", "Article 7") that no document quotes."""
+    found = []
+    for word, ref in _LEGAL_REF.findall(" ".join(tokens(question))):
+        forms = (f"{word}_{ref}", f"{word}s_{ref}")
+        if not any(df.get(f, 0) for f in forms):
+            found.append(f"{word} {ref}")
+    return found
+
+
+def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: float,
+          df: dict[str, int], expansion: Expansion, unseen: Unseen) -> Verdict:
+    signals = {"coverage": round(coverage, 3), "dense": round(reading.best_dense, 3),
+               "offdomain": round(offdomain, 3), "lexical": round(reading.best_lexical, 3),
+               "unseen_concepts": len(unseen.concepts), "unseen_names": len(unseen.names)}
+    if not reading.quotes:
+        return Verdict(False, "nothing retrieved", signals)
+    places = unknown_places(q.plain, df)
+    if places:
+        return Verdict(False, f"asks about {', '.join(places)}, which no document mentions", signals)
+    articles = unknown_articles(q.plain, df)
+    if articles:
+        return Verdict(False, f"asks about {', '.join(articles)}, which no document quotes", signals)
+    names = unknown_names(q.plain, df, expansion)
+    if names and coverage < ENTITY_OVERRIDE_COVERAGE:
+        return Verdict(False, f"asks about {', '.join(names)}, which no document mentions", signals)
+    if unseen.names and coverage < ENTITY_OVERRIDE_COVERAGE:
+        return Verdict(False, f"asks about {', '.join(unseen.names)}, which no document mentions", signals)
+    if unseen.concepts and (coverage < UNSEEN_MIN_COVERAGE or reading.best_dense < UNSEEN_MIN_DENSE):
+        return Verdict(False, f"asks about {', '.join(unseen.concepts)}, which no document covers", signals)
+    if offdomain - reading.best_dense > MAX_OFFDOMAIN_MARGIN and coverage < STRONG_COVERAGE:
+        return Verdict(False, "closer to off-domain questions", signals)
+    if coverage < MIN_COVERAGE:
+        return Verdict(False, "question's words not in documents", signals)
+    if coverage < CONFIRM_COVERAGE and reading.best_dense < MIN_CONFIRM_DENSE:
+        return Verdict(False, "passages not similar enough", signals)
+    return Verdict(True, "", signals)

@@ -1,0 +1,151 @@
+"""Which words of a question the knowledge base has never seen, and what they are.
+
+A question word that no passage holds is one of three things:
+- a real word for a concept the documents do not cover ("population", "phone", "dân số", "lương tối
+  thiểu"): the strongest sign of a near-topic question the documents cannot answer;
+- an unknown name or acronym ("VSIP"): the question is about something else;
+- a typo or chat spelling ("teh", "cheif"): no evidence either way.
+English words are told apart by their frequency in general English (wordfreq); Vietnamese
+compounds by the dictionary that ships with pyvi (two syllables that form a dictionary word and
+never occur together in the documents name a concept they lack).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.answering.question import GENERIC_EN, QUESTION_FRAME, QUESTION_FRAME_PAIRS
+from indexer.glossary import Expansion
+from indexer.text import STOPWORDS, fold, has_vietnamese_marks, tokens_with_parts
+from indexer.unit_index import UnitIndex, stem
+
+REAL_WORD_ZIPF = 3.3  # at least this common in general English (zipf scale): a real word ...
+GENERIC_ZIPF = 5.4  # ... and below this: commoner words ("get", "part", "came") name no topic
+NAME_ZIPF = 1.0  # rarer than this, and not Vietnamese: a name or an acronym
+
+
+@lru_cache(maxsize=2)
+def vi_compounds(marked: bool) -> frozenset[str]:
+    """Two-syllable beginnings of the Vietnamese dictionary's words, with their diacritics ("dân số")
+    or folded ("dan so") for questions typed without them."""
+    text = (importlib.resources.files("pyvi") / "models" / "words.txt").read_text(encoding="utf-8")
+    out = set()
+    for line in text.splitlines():
+        parts = (line.lower() if marked else fold(line)).split()
+        if len(parts) >= 2:
+            out.add(f"{parts[0]} {parts[1]}")
+    return frozenset(out)
+
+
+# Vietnamese compounds that shape a question or qualify it, not name its subject.
+GENERIC_VI = frozenset(fold(w) for w in (
+    "vấn đề", "đầy đủ", "cụ thể", "tuyệt đối", "hiện nay", "gần như", "bao giờ", "thế nào", "làm gì", "có thể",
+    "như vậy", "hiện tại", "chính xác", "chi tiết", "nội dung", "thông tin", "trường hợp", "quy định", "được biết",
+    "cho biết", "điều gì", "việc gì", "tất cả", "toàn bộ", "chủ yếu", "đặc biệt", "quan trọng", "mới nhất",
+    "bây giờ", "sắp tới", "đầu tiên", "cuối cùng", "loại hình", "hình thức", "số hiệu", "ý nghĩa", "mục đích",
+))
+
+
+@lru_cache(maxsize=1)
+def vi_syllables() -> frozenset[str]:
+    text = (importlib.resources.files("pyvi") / "models" / "words.txt").read_text(encoding="utf-8")
+    return frozenset(s for line in text.splitlines() for s in fold(line).split())
+
+
+@lru_cache(maxsize=4096)
+def en_zipf(word: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, "en"))
+
+
+_VERB_BEFORE = frozenset(["to", "did", "does", "do", "will", "can", "could", "would", "should", "may", "must",
+                          "i", "we", "you", "they", "he", "she", "it", "not", "also"])
+
+
+def is_topic_noun(word: str, previous: str) -> bool:
+    """A word that can name a subject: an English noun (lemminflect's lexicon), not in a verb's place."""
+    from lemminflect import getAllLemmas
+
+    lemmas = getAllLemmas(word)
+    if "NOUN" not in lemmas:
+        return False
+    return not ("VERB" in lemmas and previous in _VERB_BEFORE)
+
+
+@dataclass(frozen=True)
+class Unseen:
+    concepts: tuple[str, ...]  # real words or compounds no document holds
+    names: tuple[str, ...]  # names or acronyms no document holds
+
+
+def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int], expansion: Expansion) -> Unseen:
+    """`plain`: the question read through the synonyms; `df`: folded (unstemmed) corpus terms."""
+    linked = {w for words, _forms in expansion.links for w in words} | set(expansion.extra_tokens)
+    words = [w for w in tokens_with_parts(plain) if len(w) > 1 and not w.isdigit()]
+    concepts: list[str] = []
+    names: list[str] = []
+
+    def known(word: str) -> bool:
+        return df.get(word, 0) > 0 or units.df.get(stem(word), 0) > 0 or word in linked
+
+    content = [(i, w) for i, w in enumerate(words) if w not in STOPWORDS and stem(w) not in QUESTION_FRAME]
+    for i, word in content:
+        if known(word) or any(c in word for c in "./-"):
+            continue
+        if language == "vi" and word in vi_syllables():
+            continue  # judged as part of a compound below
+        zipf = en_zipf(word)
+        if REAL_WORD_ZIPF <= zipf < GENERIC_ZIPF and word not in GENERIC_EN:
+            if is_topic_noun(word, words[i - 1] if i else ""):
+                concepts.append(word)
+        elif zipf < NAME_ZIPF and len(word) >= 3 and word not in vi_syllables():
+            names.append(word)
+    if language == "vi":
+        marked = has_vietnamese_marks(plain)
+        compounds = vi_compounds(marked)
+        syllables = plain.lower().split() if marked else words
+        syllables = [s.strip(".,;:!?()\"'") for s in syllables]
+        folded = [fold(x) for x in syllables]
+        for i, (a, b) in enumerate(zip(syllables, syllables[1:], strict=False)):
+            fa, fb = folded[i], folded[i + 1]
+            before = f"{folded[i - 1]}_{fa}" if i > 0 else ""
+            after = f"{fb}_{folded[i + 2]}" if i + 2 < len(folded) else ""
+            if df.get(before, 0) or df.get(after, 0):
+                continue  # each syllable belongs with its other neighbour ("hai phong | thu hut")
+            if (f"{a} {b}" in compounds and f"{fa} {fb}" not in GENERIC_VI and f"{fa}_{fb}" not in QUESTION_FRAME_PAIRS
+                    and df.get(f"{fa}_{fb}", 0) == 0 and not (fa in STOPWORDS or fb in STOPWORDS)
+                    and not (fa in linked and fb in linked)):
+                concepts.append(f"{fa} {fb}")
+    return Unseen(tuple(dict.fromkeys(concepts)), tuple(dict.fromkeys(names)))
+
+
+class Speller:
+    """Corrects a typo ("cheif", "investers", "nhugn") to the one corpus word it is closest to; a
+    real word, a Vietnamese syllable or a word of the corpus is left as typed."""
+
+    def __init__(self, corpus_words: set[str]) -> None:
+        self.words = corpus_words
+        self._choices = sorted(w for w in corpus_words if len(w) >= 3 and w.isalpha())
+
+    def correct(self, text: str) -> str:
+        from rapidfuzz import process
+        from rapidfuzz.distance import DamerauLevenshtein
+
+        def fix(match: re.Match[str]) -> str:
+            word = match.group(0)
+            folded = fold(word)
+            if (len(folded) < 4 or not folded.isalpha() or folded in self.words or folded in vi_syllables()
+                    or en_zipf(folded) >= REAL_WORD_ZIPF - 0.3):
+                return word
+            limit = 1 if len(folded) <= 6 else 2
+            found = process.extract(folded, self._choices, scorer=DamerauLevenshtein.distance,
+                                    score_cutoff=limit, limit=2)
+            if not found or (len(found) > 1 and found[1][1] == found[0][1]):
+                return word  # no close word, or two equally close: leave it
+            return str(found[0][0])
+
+        return re.sub(r"[^\W\d_]+", fix, text)

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run` and `python -m bot ask [--json] QUESTION...`."""
+"""Command line: `python -m bot run` and `python -m bot ask [--json] [--chat KEY] QUESTION...|-`."""
 
 from __future__ import annotations
 
@@ -30,11 +30,20 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         questions = [line.strip() for line in sys.stdin if line.strip()]
     else:
         questions = [" ".join(words)]
-    assistant = Assistant(settings)  # no memory: each question is answered on its own
+    memory = None
+    if args.chat:
+        # the conversation memory the channels keep, under the key given: follow-ups are read in
+        # the context of the earlier questions, from stdin and across runs
+        from bot.memory import ChatMemory
+        from bot.storage import Database
+
+        memory = ChatMemory(Database(settings.data_dir / "bot.sqlite3"), settings.memory_turns,
+                            settings.memory_ttl_seconds)
+    assistant = Assistant(settings, memory=memory)  # without --chat each question is answered on its own
     status = 0
     for question in questions:
         try:
-            answer = assistant.answer(question)
+            answer = assistant.answer(question, chat_key=f"cli:{args.chat}" if args.chat else None)
         except (IndexNotReady, ModelMismatch) as exc:
             sys.stderr.write(f"{exc}\n")
             return 2
@@ -52,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="start every configured channel (console chat when none is)")
     ask = sub.add_parser("ask", help="answer questions from the command line")
     ask.add_argument("--json", action="store_true", help="one JSON object a line")
+    ask.add_argument("--chat", metavar="KEY", help="keep the conversation memory of chat KEY (follow-ups in context)")
     ask.add_argument("question", nargs="+", help="the question, or - to read one question a line from stdin")
     args = parser.parse_args(argv)
     settings = _settings()

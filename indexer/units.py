@@ -161,13 +161,12 @@ def document_units(doc_id: str, chunks: Iterable[tuple[str, str, str]], language
 
 
 def inline_items(sentence: str) -> int:
-    """How many items a sentence enumerates inline after a colon or between semicolons
-    ("The pilot mechanisms cover: a; b; and c"): 0 when it enumerates nothing."""
-    body = sentence.split(":", 1)[1] if ":" in sentence else sentence
+    """How many items a sentence enumerates after a colon ("The pilot mechanisms cover: a; b; and
+    c"): 0 when it enumerates nothing."""
+    if ":" not in sentence:
+        return 0
+    body = sentence.split(":", 1)[1]
     parts = [p for p in body.split(";") if p.strip()]
-    if len(parts) >= 3:
-        return len(parts)
-    if ":" in sentence:
-        commas = [p for p in re.split(r",|\band\b|\bvà\b", body) if p.strip()]
-        return len(commas) if len(commas) >= 3 else 0
-    return 0
+    if len(parts) < 3:
+        parts = [p for p in re.split(r",|\band\b|\bvà\b", body) if p.strip()]
+    return len(parts) if len(parts) >= 3 else 0

@@ -18,7 +18,7 @@ import numpy as np
 from bot.answering import compose, llm, refusal
 from bot.answering.answer import Answer
 from bot.answering.offdomain import OFF_DOMAIN_EXAMPLES
-from bot.answering.question import AnalysedQuestion, question_kind, term_weights
+from bot.answering.question import AnalysedQuestion, list_head, question_kind, term_weights
 from bot.answering.reader import Reader, Reading
 from bot.answering.vocabulary import Speller, unseen_words
 from bot.config import Settings
@@ -144,7 +144,10 @@ class Assistant:
         if query != question:  # a follow-up: the earlier topic helps, the new question's words lead
             for term, weight in term_weights(analyse(search_text, gen.units.synonyms), gen.units.idf, stem).items():
                 weights.setdefault(term, HISTORY_WEIGHT * weight)
-        return AnalysedQuestion(question, plain, search_text, lang, question_kind(question, lang), weights, links)
+        kind = question_kind(question, lang)
+        head = frozenset(analyse(" ".join(list_head(plain, lang)), gen.units.synonyms)) if kind.kind == "list" \
+            else frozenset()
+        return AnalysedQuestion(question, plain, search_text, lang, kind, weights, links, head)
 
     def answer(self, question: str, *, language: str | None = None, chat_key: str | None = None) -> Answer:
         question = (question or "").replace("\x00", "").strip()
@@ -177,7 +180,8 @@ class Assistant:
                  gen: _Generation) -> refusal.Verdict:
         df = self.engine.term_stats().df
         expansion = self.engine.expand(q.plain)
-        unseen = unseen_words(q.plain, q.language, gen.units, df, expansion)
+        same = bool(reading.quotes) and str(reading.quotes[0].meta.get("language", "")) == q.language
+        unseen = unseen_words(q.plain, q.language, gen.units, df, expansion, same_language_passages=same)
         verdict = refusal.judge(q, reading, coverage, offdomain, df, expansion, unseen)
         if unseen.concepts or unseen.names:
             verdict.signals["unseen"] = ", ".join((*unseen.concepts, *unseen.names))  # type: ignore[assignment]

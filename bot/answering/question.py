@@ -51,6 +51,7 @@ _PLACE = re.compile(r"\b(at|in|on) (the )?[A-Z]|\b(center|centre|hall|island|dis
 @dataclass(frozen=True)
 class QuestionKind:
     kind: str  # list | when | how-many | how-long | who | where | yes-no | overview | what
+    person: bool = False  # a "who" question about a person (an office holder, a signatory): needs a name
 
     def satisfied_by(self, text: str) -> bool:
         """Does a passage hold what this kind of question needs (a date, a number, a name ...)?"""
@@ -62,6 +63,8 @@ class QuestionKind:
         if self.kind == "how-long":
             return DURATION.search(folded) is not None
         if self.kind == "who":
+            if self.person:
+                return PERSON.search(text) is not None
             return _TITLES.search(folded) is not None or _capitalised_run(text)
         if self.kind == "where":
             return _PLACE.search(text) is not None or _PLACE.search(folded) is not None
@@ -109,11 +112,17 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
                   "describe", "what about"),
      ("la gi", "gioi thieu", "tom tat", "noi ve", "cho biet ve", "the nao", "ra sao", "nhu the nao")),
 )
+# a "who" question about an office holder or a signatory wants a person's name
+_PERSON_ASKED = re.compile(r"\b(director|chairman|chairmen|chairwoman|chair|minister|editor|secretary|president|"
+                           r"head|chief|leader|signed|sign|signatory|giam doc|chu tich|bo truong|thu truong|"
+                           r"tong bien tap|bi thu|lanh dao|nguoi dung dau|ky)\b")
 _EN_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|will|has|have|was|were|should|must|may)\b")
 _VI_YES_NO = re.compile(r"\bco\b.*\bkhong\s*$")
 # "what incentives", "which events": a plural noun after what/which asks for a list
 _EN_PLURAL = re.compile(r"\b(what|which)\s+(\w+\s+){0,2}(\w{3,}(?<!ss)(?<!ou)(?<!is)(?<!as)s)\b")
-_VI_PLURAL = re.compile(r"\b(nhung|cac)\b.*\b(gi|nao)\b")
+_VI_PLURAL = re.compile(r"\b(nhung|cac)\b.*\b(gi|nao)\b"
+                        r"|\b(uu dai|co che|chinh sach|linh vuc|nganh|su kien|noi dung|nhiem vu|giai phap|khu vuc|"
+                        r"hoat dong|thu tuc|dieu kien|quyen loi|loi ich|muc tieu|yeu cau)\s+(gi|nao)\b")
 
 
 def question_kind(question: str, language: str) -> QuestionKind:
@@ -124,6 +133,8 @@ def question_kind(question: str, language: str) -> QuestionKind:
             if f" {cue} " in folded:
                 if kind == "list" and language == "en" and cue == "which" and not _EN_PLURAL.search(folded):
                     continue  # "which zone ..." asks for one thing
+                if kind == "who":
+                    return QuestionKind(kind, person=_PERSON_ASKED.search(folded) is not None)
                 return QuestionKind(kind)
     if language == "en" and _EN_PLURAL.search(folded):
         return QuestionKind("list")
@@ -148,6 +159,26 @@ class AnalysedQuestion:
     weights: dict[str, float]  # the question's terms and how distinctive each is (IDF)
     # glossary links: (the question's terms a glossary entry matched, that entry's other-language forms)
     links: tuple[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], ...]
+    head: frozenset[str] = frozenset()  # what a list question asks for ("events", "cơ chế"), as terms
+
+
+def list_head(plain: str, language: str) -> list[str]:
+    """The words naming what a list question enumerates: "which big international EVENTS", "những CƠ
+    CHẾ đặc thù gì", "ưu đãi gì" (folded words)."""
+    words = re.findall(r"[0-9a-z]+", fold(plain))
+    if language == "vi":
+        for i, w in enumerate(words):
+            if w in ("nhung", "cac") and i + 2 < len(words) + 1:
+                return words[i + 1:i + 3]
+            if w in ("gi", "nao") and i >= 2:
+                return words[i - 2:i]
+        return []
+    for i, w in enumerate(words):
+        if w in ("what", "which"):
+            for nxt in words[i + 1:i + 4]:
+                if len(nxt) > 3 and nxt.endswith("s") and not nxt.endswith("ss"):
+                    return [nxt]
+    return []
 
 
 # Common English words that qualify or frame a question rather than name its subject.

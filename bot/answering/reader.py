@@ -21,7 +21,7 @@ import numpy as np
 
 from bot.answering.question import PERSON, AnalysedQuestion
 from indexer.search import SearchResult
-from indexer.unit_index import UnitIndex
+from indexer.unit_index import UnitIndex, analyse
 from indexer.units import Unit, inline_items
 
 # weights of the unit score (calibrated on the tune half of tests/data/answer_eval.jsonl)
@@ -37,6 +37,8 @@ PERSON_BONUS = 0.2  # a "who" question, and the unit names a person
 # ("... the special mechanisms of Resolution 226 ...") mentions the subject without answering.
 W_TEXT_LIST = 0.4
 LIST_BONUS = 0.4
+HEAD_BONUS = 0.3  # ... and more when its introduction or heading names what the question lists
+LIST_MIN_CONTEXT = 0.5  # ... when the enumeration's text, title and section hold half the question's words
 SAME_DOCUMENT_LIST_MARGIN = 0.7  # a list or overview answer quotes more of the leading document
 FOLLOW_MARGIN = 0.15
 TOPIC_WEIGHT = 0.4  # a question word the unit's title or section holds names the subject
@@ -156,7 +158,10 @@ class Reader:
             if q.kind.kind == "who" and PERSON.search(unit.text):
                 score += PERSON_BONUS
             if listing and (unit.kind == "list" or inline_items(unit.text)):
-                score += LIST_BONUS
+                if q.head:  # the question names what it lists: an enumeration of that
+                    score += LIST_BONUS + HEAD_BONUS if q.head & self._heading_terms(unit) else 0.0
+                elif ctx_cov >= LIST_MIN_CONTEXT:
+                    score += LIST_BONUS
             scored.append(Quote(n, unit, self.units.meta[n], score, float(d), text_cov, satisfies))
         scored.sort(key=lambda s: -s.score)
         quotes = self._select(q, scored)
@@ -184,6 +189,12 @@ class Reader:
                 best = max(best, got / total)
         return best
 
+    def _heading_terms(self, unit: Unit) -> frozenset[str]:
+        """Terms of what introduces an enumeration: the list's introduction and section, or the part
+        of a sentence before its colon."""
+        head = f"{unit.intro}\n{unit.section}" if unit.kind == "list" else unit.text.split(":", 1)[0]
+        return frozenset(analyse(head, self.units.synonyms))
+
     # -- choosing ---------------------------------------------------------------------------------
     def _select(self, q: AnalysedQuestion, scored: list[Quote]) -> list[Quote]:
         if not scored:
@@ -192,7 +203,9 @@ class Reader:
         limit = MAX_QUOTES.get(q.kind.kind, DEFAULT_MAX_QUOTES)
         chosen = [top]
         margin = STRICT_FOLLOW_MARGIN if q.kind.kind in STRICT_KINDS else FOLLOW_MARGIN
-        wide = q.kind.kind in ("list", "overview")
+        # a list or overview answer quotes more of the leading document, unless the leading quote is
+        # itself the whole list
+        wide = q.kind.kind in ("list", "overview") and top.unit.kind != "list"
         for cand in scored[1:]:
             if len(chosen) >= limit:
                 break
@@ -204,9 +217,8 @@ class Reader:
             if q.kind.kind not in ("list", "overview", "what", "yes-no") and not cand.satisfies:
                 continue
             chosen.append(cand)
-        order = {id(c): i for i, c in enumerate(chosen)}
-        chosen.sort(key=lambda c: (c.unit.doc_id != top.unit.doc_id, c.unit.doc_id, c.unit.order, order[id(c)]))
-        return chosen
+        rest = sorted(chosen[1:], key=lambda c: (c.unit.doc_id != top.unit.doc_id, c.unit.doc_id, c.unit.order))
+        return [top, *rest]  # the best answer first, then the others in reading order
 
     def _overlaps(self, a: Quote, b: Quote) -> bool:
         """The same text twice: an item and its own list, or one fact in two languages."""

@@ -82,8 +82,11 @@ class Unseen:
     names: tuple[str, ...]  # names or acronyms no document holds
 
 
-def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int], expansion: Expansion) -> Unseen:
-    """`plain`: the question read through the synonyms; `df`: folded (unstemmed) corpus terms."""
+def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int], expansion: Expansion,
+                 *, same_language_passages: bool = True) -> Unseen:
+    """`plain`: the question read through the synonyms; `df`: folded (unstemmed) corpus terms.
+    Vietnamese compounds are judged only when the passages found are Vietnamese too (a Vietnamese
+    question about an English-only document shares its words through the glossary, not compounds)."""
     linked = {w for words, _forms in expansion.links for w in words} | set(expansion.extra_tokens)
     words = [w for w in tokens_with_parts(plain) if len(w) > 1 and not w.isdigit()]
     concepts: list[str] = []
@@ -104,7 +107,7 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
                 concepts.append(word)
         elif zipf < NAME_ZIPF and len(word) >= 3 and word not in vi_syllables():
             names.append(word)
-    if language == "vi":
+    if language == "vi" and same_language_passages:
         marked = has_vietnamese_marks(plain)
         compounds = vi_compounds(marked)
         syllables = plain.lower().split() if marked else words

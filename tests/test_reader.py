@@ -1,0 +1,151 @@
+"""Answers that answer: lists with their items, dates for "when", numbers for "how many", names for
+"who", paraphrases, Vietnamese names refused, one language per fact, legal labels in citations and
+follow-ups through `ask --chat` — each checked on what a user reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.answering import Assistant
+from bot.config import Settings
+from indexer.text import fold
+from tests.conftest import ROOT, settings_env
+
+PLAN_ITEMS_VI = ["Tuyên truyền nâng cao nhận thức", "Tiếp tục mở rộng và làm sâu sắc quan hệ",
+                 "Nâng cao chất lượng, hiệu quả hội nhập", "Tổ chức nghiên cứu, đánh giá",
+                 "Tăng cường theo dõi, cập nhật", "Xây dựng hệ thống giải pháp"]
+
+
+@pytest.fixture(scope="module")
+def assistant(built_index: Path) -> Assistant:
+    return Assistant(Settings.from_env(settings_env(built_index)))
+
+
+def body(answer) -> str:  # type: ignore[no-untyped-def]
+    return fold(answer.text)
+
+
+def test_a_list_question_gets_every_item_of_the_list(assistant: Assistant) -> None:
+    answer = assistant.answer("chuong trinh hanh dong ngoai giao kinh te cua hai phong gom nhung noi dung chinh nao")
+    assert not answer.refused
+    assert "gom cac noi dung trong tam sau" in body(answer)  # the sentence that introduces the list ...
+    for item in PLAN_ITEMS_VI:  # ... and all six items, not the introduction alone
+        assert fold(item) in body(answer), item
+
+
+def test_list_of_incentives_for_an_informal_english_question(assistant: Assistant) -> None:
+    answer = assistant.answer("what tax breaks do companies get in the FTZ?")
+    assert not answer.refused
+    for item in ("corporate income tax", "personal income tax", "land and water-surface rent"):
+        assert item in answer.text.lower()
+
+
+def test_the_events_hosted_in_2025_are_named(assistant: Assistant) -> None:
+    answer = assistant.answer("Which big international events did Hai Phong host in 2025?")
+    assert not answer.refused
+    assert "ABAC 3" in answer.text and "Investment Promotion Conference" in answer.text
+
+
+@pytest.mark.parametrize("question,date", [
+    ("When did Resolution 226 come into force?", "1 July 2025"),
+    ("res 226 kick in when?", "1 July 2025"),
+    ("Chương trình hành động ngoại giao kinh tế được ban hành ngày nào?", "27/3/2023"),
+    ("nghi quyet 226 co hieu luc tu ngay nao", "1 tháng 7 năm 2025"),
+])
+def test_a_when_question_is_answered_with_the_date(assistant: Assistant, question: str, date: str) -> None:
+    answer = assistant.answer(question)
+    assert not answer.refused
+    assert date in answer.text
+
+
+def test_how_many_and_who_answers_hold_a_number_and_a_name(assistant: Assistant) -> None:
+    votes = assistant.answer("How many deputies voted for Resolution 226?")
+    assert "447" in votes.text and not votes.refused
+    signer = assistant.answer("Who signed Resolution 226?")
+    assert "Tran Thanh Man" in signer.text and not signer.refused
+    editor = assistant.answer("ai la tong bien tap cong thong tin hai phong")
+    assert "Trần Huy Kiên" in editor.text and not editor.refused
+
+
+def test_paraphrases_are_understood(assistant: Assistant) -> None:
+    industries = assistant.answer("Which industries is Hai Phong trying to attract foreign investment into?")
+    assert not industries.refused
+    assert "semiconductors" in industries.text
+    keeps = assistant.answer("Does the city get to pocket the fees from inland waterways?")
+    assert not keeps.refused and "keeps all of the related fees" in keeps.text
+
+
+def test_the_mechanisms_are_quoted_not_the_fact_sheets_introduction(assistant: Assistant) -> None:
+    answer = assistant.answer("Nghị quyết 226 có những cơ chế đặc thù gì?")
+    assert not answer.refused
+    assert "Bản tóm tắt này" not in answer.text and "Mỗi thông tin ghi rõ nguồn" not in answer.text
+    assert "quản lý đầu tư" in answer.text and "Khu thương mại tự do" in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "Thủ đô của nước Pháp là thành phố nào?",
+    "thu do cua nuoc phap la gi",
+    "Đà Nẵng có khu thương mại tự do không?",
+    "Hàn Quốc đầu tư vào Hải Phòng bao nhiêu tiền?",
+    "What incentives does Singapore offer foreign investors?",
+    "What is the minimum wage in Hai Phong?",
+    "Dân số Hải Phòng hiện nay là bao nhiêu?",
+    "Điều 5 của Nghị quyết 226 quy định gì?",
+])
+def test_off_topic_and_near_topic_questions_are_refused(assistant: Assistant, question: str) -> None:
+    answer = assistant.answer(question)
+    assert answer.refused
+    assert "18 Hoang Dieu" in answer.text or "18 Hoàng Diệu" in answer.text  # where to ask instead
+
+
+def test_a_vietnamese_question_on_an_english_article_quotes_one_language_only(assistant: Assistant) -> None:
+    answer = assistant.answer("Hải Phòng tổ chức những sự kiện quốc tế lớn nào năm 2025?")
+    assert not answer.refused
+    assert {c.language for c in answer.citations} == {"vi"}  # the Vietnamese version, not both copies
+    assert "ABAC 3" in answer.text
+    assert "Investment Promotion Conference" not in answer.text  # the English copy of the same fact
+
+
+def test_citations_name_the_legal_label_of_what_they_quote(assistant: Assistant, built_index: Path) -> None:
+    answer = assistant.answer("How long does the free trade zone pilot run?")
+    assert "ten years" in answer.text
+    assert any("Article 11" in c.label for c in answer.citations)
+    out = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", "Thời hạn thí điểm của khu thương mại tự do?"],
+                         cwd=ROOT, env={**os.environ, **settings_env(built_index)}, capture_output=True,
+                         text=True, timeout=300, check=True)
+    data = json.loads(out.stdout.splitlines()[0])
+    assert set(data) >= {"question", "language", "answer", "refused", "citations"}
+    assert any(c["label"].startswith("Điều 11") for c in data["citations"])
+
+
+def test_a_question_whose_answer_the_documents_lack_says_so(assistant: Assistant) -> None:
+    answer = assistant.answer("Who is the Director of the Department of Foreign Affairs?")
+    assert answer.refused
+    assert answer.text.startswith("The documents do not state who it is")
+    assert "18 Hoang Dieu" in answer.text
+
+
+def test_follow_ups_through_ask_chat_keep_the_conversation(built_index: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    for item in built_index.iterdir():  # a private copy: the chat memory is written to DATA_DIR
+        target = data / item.name
+        if item.is_dir():
+            import shutil
+
+            shutil.copytree(item, target)
+        else:
+            target.write_bytes(item.read_bytes())
+    env = {**os.environ, **settings_env(data)}
+    questions = "When did Resolution 226 take effect?\nwho signed it?\n"
+    run = subprocess.run([sys.executable, "-m", "bot", "ask", "--chat", "investor-1", "--json", "-"], cwd=ROOT,
+                         env=env, input=questions, capture_output=True, text=True, timeout=300, check=True)
+    first, second = (json.loads(line) for line in run.stdout.splitlines())
+    assert "1 July 2025" in first["answer"]
+    assert "Tran Thanh Man" in second["answer"]  # "it" is Resolution 226, from the first question

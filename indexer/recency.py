@@ -6,6 +6,7 @@ date a synced page was fetched."""
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from typing import Protocol, TypeVar
 
 from indexer.text import STOPWORDS, tokens
@@ -26,8 +27,9 @@ class Dated(Protocol):
 R = TypeVar("R", bound=Dated)
 
 
-def _words(text: str) -> set[str]:
-    return {w for w in tokens(text) if w not in STOPWORDS and len(w) > 1}
+@lru_cache(maxsize=4096)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w for w in tokens(text) if w not in STOPWORDS and len(w) > 1)
 
 
 def same_passage(a: Dated, b: Dated) -> bool:

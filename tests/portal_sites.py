@@ -34,7 +34,8 @@ def en_portal_page(a: Article, base: str, related: list[Article]) -> str:
 <meta property="og:title" content="{html.escape(a.title)}">
 <meta property="article:published_time" content="{a.published}T08:00:00+07:00">
 </head><body>
-<header><div class="logo">HAI PHONG CITY ELECTRONIC PORTAL</div><nav><ul class="menu">{nav}</ul></nav>
+<header><div class="logo">Hai Phong Portal</div><a class="lang" href="https://haiphong.gov.vn/">Tiếng Việt</a>
+<nav><ul class="menu">{nav}</ul></nav>
 <form class="search"><input name="q" placeholder="Search"></form></header>
 <div class="breadcrumb"><a href="{base}/">Home</a> / <a href="{base}/news/">News</a></div>
 <main><article class="news-detail">

@@ -100,7 +100,8 @@ def test_first_sync_stores_the_portals_pages_and_the_bot_can_find_them(
     # main text only: no menu, footer or related-article chrome in what gets indexed
     docs = {d.doc_id: d for d in load_all(knowledge).documents if d.doc_id.startswith("synced/")}
     for doc in docs.values():
-        for chrome in ("Copyright", "Related news", "Tin liên quan", "Giấy phép", "Đường dây nóng", "Tourism"):
+        for chrome in ("Copyright", "Related news", "Tin liên quan", "Giấy phép", "Đường dây nóng", "Tourism",
+                       "Tiếng Việt"):
             assert chrome not in doc.text, (doc.doc_id, chrome)
     assert any("three working days" in d.text for d in docs.values())
 
@@ -129,11 +130,13 @@ def test_an_unchanged_site_is_answered_with_304s_and_nothing_is_re_embedded(
     sync(index_settings, progress=False)
     sites.en.clear_log()
     sites.vi.clear_log()
+    before = Store(index_settings).read_manifest()
 
     summary = sync(index_settings, progress=False)
 
     assert (summary.fetched, summary.new, summary.changed, summary.unchanged, summary.failed) == (0, 0, 0, 5, 0)
-    assert summary.refresh is not None and summary.refresh["embedded_chunks"] == 0
+    assert summary.refresh is None  # nothing to re-embed: the index generation is the same one
+    assert Store(index_settings).read_manifest() == before
     page_hits = [h for s in (sites.en, sites.vi) for h in s.requests()
                  if h.path.endswith((".html", ".pdf")) and "/private/" not in h.path]
     assert len(page_hits) == 5
@@ -256,6 +259,9 @@ def test_exit_codes_busy_and_broken_sources(
     with lock:
         assert main(["sync"]) == 3
     assert "Another sync" in capsys.readouterr().err
+    with FileLock(str(index_settings.index_dir / "refresh.lock")):
+        assert main(["sync"]) == 3
+    assert "A refresh of the index is running" in capsys.readouterr().err
 
     before = Store(index_settings).read_manifest()
     (knowledge / "sources.yaml").write_text("sources:\n  - name: x\n    type: crawler\n", encoding="utf-8")

@@ -393,7 +393,10 @@ class TelegramChannel:
         """Tell every Telegram staff member (in their language) about a scheduled sync's problem."""
         for admin in sorted(self.settings.telegram_admin_ids):
             lang = self.conversation.language(User("telegram", str(admin), str(admin)))
-            await self.sender.send_text(admin, text(lang))
+            try:
+                await self.sender.send_text(admin, text(lang))
+            except TelegramError as exc:  # e.g. a staff member who never opened a chat with the bot
+                log.warning("could not tell a staff member about the sync", extra={"error": type(exc).__name__})
 
     async def _cmd_unknown(self, update: Update, context: Context) -> None:
         who = self._who(update)

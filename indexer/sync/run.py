@@ -18,6 +18,7 @@ from filelock import FileLock, Timeout
 from indexer.fileio import write_atomic
 from indexer.refresh import refresh
 from indexer.settings import IndexSettings
+from indexer.store import Store
 from indexer.sync.discover import discover
 from indexer.sync.fetch import Disallowed, Fetcher, FetchError
 from indexer.sync.pages import NotADocument, StoredPage, now_iso, prepare, store, stored_pages
@@ -184,6 +185,23 @@ def _remember(settings: IndexSettings, data: dict[str, Any]) -> None:
         pass  # /stats then shows the sync before; the sync itself is not affected
 
 
+def _index_exists(settings: IndexSettings) -> bool:
+    try:
+        return Store(settings).read_manifest() is not None
+    except Exception:
+        return False
+
+
+def _refresh_idle(settings: IndexSettings) -> None:
+    """Raise SyncBusy when a refresh holds the index lock right now (the sync would wait for it)."""
+    probe = FileLock(str(settings.index_dir / "refresh.lock"))
+    try:
+        probe.acquire(timeout=0)
+    except Timeout as exc:
+        raise SyncBusy("A refresh of the index is running; try the sync again when it has finished.") from exc
+    probe.release()
+
+
 def sync(settings: IndexSettings, *, source: str | None = None, dry_run: bool = False,
          progress: bool = True, client: httpx.Client | None = None) -> SyncSummary:
     """Run one sync and refresh the index. Raises SyncBusy, SourcesError (sources.yaml is wrong),
@@ -197,6 +215,11 @@ def sync(settings: IndexSettings, *, source: str | None = None, dry_run: bool = 
         raise SyncBusy("Another sync is still running; try again when it has finished.") from exc
     summary = SyncSummary(dry_run=dry_run)
     try:
+        _refresh_idle(settings)
+    except BaseException:
+        lock.release()
+        raise
+    try:
         sources = load_sources(settings.sources_path)
         if source is not None:
             sources = [s for s in sources if s.name == source]
@@ -209,7 +232,7 @@ def sync(settings: IndexSettings, *, source: str | None = None, dry_run: bool = 
         with Fetcher(settings, {s.host for s in sources}, client) as fetcher:
             for s in sources:
                 _sync_source(s, fetcher, summary, settings, bars)
-        if not dry_run:
+        if not dry_run and (summary.new or summary.changed or summary.gone or not _index_exists(settings)):
             refreshed = refresh(settings)
             summary.refresh = refreshed.to_json()
             for skipped in refreshed.skipped:

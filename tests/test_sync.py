@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -210,6 +211,11 @@ def test_broken_pages_fail_one_by_one_and_the_rest_is_synced(
     sources = yaml.safe_load((knowledge / "sources.yaml").read_text(encoding="utf-8"))
     sources["sources"].append({"name": "broken", "type": "sitemap", "url": en.base_url + "/bad-sitemap.xml",
                                "language": "en", "source": "Broken portal", "kind": "article"})
+    with socket.socket() as probe:  # a portal that is down: nothing listens on this port
+        probe.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    sources["sources"].append({"name": "down", "type": "sitemap", "url": down + "/sitemap.xml",
+                               "language": "vi", "source": "A portal that is down"})
     (knowledge / "sources.yaml").write_text(yaml.safe_dump(sources), encoding="utf-8")
     before = Store(index_settings).read_manifest()
 
@@ -228,7 +234,9 @@ def test_broken_pages_fail_one_by_one_and_the_rest_is_synced(
     assert "1 MB limit" in reasons["/bad/huge.html"]
     assert "not a web page" in reasons["/bad/data.json"]
     assert "not named in sources.yaml" in reasons["/bad/away.html"]
-    assert summary["failed"] == 6 and summary["new"] == 5  # the good portals are all in
+    assert "robots.txt of 127.0.0.1" in reasons[down + "/sitemap.xml"]
+    assert "network error" in reasons[down + "/sitemap.xml"]
+    assert summary["failed"] == 7 and summary["new"] == 5  # the good portals are all in
     assert sites.other.requests() == []  # the off-host redirect was not followed
     assert not (knowledge / "synced" / "broken").exists() or not list((knowledge / "synced" / "broken").iterdir())
     after = Store(index_settings).read_manifest()

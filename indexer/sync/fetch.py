@@ -56,7 +56,7 @@ class Fetcher:
             headers={"User-Agent": settings.sync_user_agent}, trust_env=False)
         self._own_client = client is None
         self._last: dict[str, float] = {}
-        self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
+        self._robots: dict[str, urllib.robotparser.RobotFileParser | str] = {}  # parser, or why not
         self.requests = 0
 
     def close(self) -> None:
@@ -71,7 +71,8 @@ class Fetcher:
 
     # -- rules ----------------------------------------------------------------------------------
     def check(self, url: str) -> None:
-        """Raise Disallowed unless the URL is http(s) on a named host and robots.txt allows it."""
+        """Raise Disallowed unless the URL is http(s) on a named host and robots.txt allows it;
+        FetchError when robots.txt cannot be read (then nothing is fetched from that host)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise Disallowed(f"not an http(s) address: {url[:200]}")
@@ -79,19 +80,19 @@ class Fetcher:
         if host not in self.hosts:
             raise Disallowed(f"{host or 'no host'} is not a host named in sources.yaml; not fetched")
         robots = self._robots_for(url)
-        if robots is None:
-            raise Disallowed(f"robots.txt of {host} could not be read; nothing is fetched from it until it can")
+        if isinstance(robots, str):
+            raise FetchError(f"robots.txt of {host} could not be read ({robots}); nothing is fetched from it")
         if not robots.can_fetch(self.settings.sync_user_agent, url):
             raise Disallowed("disallowed by robots.txt")
 
-    def _robots_for(self, url: str) -> urllib.robotparser.RobotFileParser | None:
+    def _robots_for(self, url: str) -> urllib.robotparser.RobotFileParser | str:
         parts = urlsplit(url)
         key = f"{parts.scheme}://{parts.netloc.lower()}"
         if key not in self._robots:
             self._robots[key] = self._read_robots(key + "/robots.txt")
         return self._robots[key]
 
-    def _read_robots(self, robots_url: str) -> urllib.robotparser.RobotFileParser | None:
+    def _read_robots(self, robots_url: str) -> urllib.robotparser.RobotFileParser | str:
         parser = urllib.robotparser.RobotFileParser(robots_url)
         try:
             status, body, _headers, _final = self._request(robots_url, {}, ROBOTS_MAX_BYTES)
@@ -102,21 +103,21 @@ class Fetcher:
                     break
                 status, body, _headers, _final = self._request(location, {}, ROBOTS_MAX_BYTES)
                 hops += 1
-        except FetchError:
-            return None
+        except FetchError as exc:
+            return str(exc)
         if 200 <= status < 300:
             parser.parse(body.decode("utf-8", errors="replace").splitlines())
         elif 400 <= status < 500:
             parser.parse([])  # no robots.txt: everything is allowed
         else:
-            return None
+            return f"HTTP {status}"  # unreachable: RFC 9309 says assume everything is disallowed
         return parser
 
     def _wait_turn(self, url: str) -> None:
         host = host_of(url)
         delay = self.settings.sync_delay_s
         robots = self._robots.get(f"{urlsplit(url).scheme}://{urlsplit(url).netloc.lower()}")
-        if robots is not None:
+        if robots is not None and not isinstance(robots, str):
             crawl_delay = robots.crawl_delay(self.settings.sync_user_agent)
             if crawl_delay:
                 delay = max(delay, min(float(crawl_delay), 60.0))

@@ -84,6 +84,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await channel.start()
     log.info("bot running", extra={"channels": [c.name for c in channels], "port": server.bound_port})
     stop = stop or asyncio.Event()
+    sync_task = None
+    if settings.sync_interval:
+        sync_task = asyncio.create_task(conversation.syncer.every(settings.sync_interval, stop))
+        log.info("portal sync scheduled", extra={"every_seconds": settings.sync_interval})
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -93,6 +97,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     try:
         await stop.wait()
     finally:
+        if sync_task is not None:
+            sync_task.cancel()
+            await asyncio.gather(sync_task, return_exceptions=True)
         for channel in reversed(channels):
             try:
                 await channel.stop()

@@ -51,6 +51,24 @@ def _url(env: dict[str, str], name: str, default: str = "") -> str:
     return value.rstrip("/") if value and not value.endswith("/bot") else value
 
 
+_INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _interval(env: dict[str, str], name: str) -> float:
+    """A duration like 30m, 6h or 1d in seconds; empty, 0 or off = 0 (off)."""
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "off", "none", "false"):
+        return 0.0
+    match = _INTERVAL.match(raw)
+    if not match:
+        raise SettingsError(f"{name} must be a duration like 30m, 6h or 1d (or off), got {raw!r}.")
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not 1 <= seconds <= 30 * 86400:
+        raise SettingsError(f"{name} must be between 1s and 30d, got {raw!r}.")
+    return seconds
+
+
 @dataclass(frozen=True)
 class Settings:
     index: IndexSettings
@@ -88,6 +106,8 @@ class Settings:
     zalo_oa_api_base_url: str = "https://openapi.zalo.me"
     zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
     zalo_admin_ids: frozenset[str] = field(default_factory=frozenset)
+    # portal sync on a schedule (seconds; 0 = off)
+    sync_interval: float = 0.0
     # operations
     log_format: str = "auto"  # auto | json | text
     log_level: str = "INFO"
@@ -206,6 +226,7 @@ class Settings:
             zalo_oa_api_base_url=_url(env, "ZALO_OA_API_BASE_URL", "https://openapi.zalo.me"),
             zalo_oauth_base_url=_url(env, "ZALO_OAUTH_BASE_URL", "https://oauth.zaloapp.com"),
             zalo_admin_ids=zalo_admins,
+            sync_interval=_interval(env, "SYNC_INTERVAL"),
             log_format=log_format,
             log_level=(env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"),
         )

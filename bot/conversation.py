@@ -22,6 +22,7 @@ from bot.memory import ChatMemory
 from bot.ratelimit import RateLimiter
 from bot.staff import Gap, StaffLog
 from bot.storage import Database
+from bot.syncing import Syncer
 from bot.texts import COMMANDS, EXAMPLES, STAFF_COMMANDS, t
 from indexer.refresh import RefreshSummary, refresh
 from indexer.search import IndexNotReady
@@ -72,6 +73,7 @@ class Conversation:
         self.staff = StaffLog(db)
         self.limiter = RateLimiter(db, settings.rate_limit_per_minute)
         self._refresh_lock = asyncio.Lock()
+        self.syncer = Syncer(settings.index)
 
     @classmethod
     def create(cls, settings: Settings) -> Conversation:
@@ -229,7 +231,11 @@ class Conversation:
                      "languages": ", ".join(f"{k}: {v}" for k, v in sorted(m.languages.items()))}
         except Exception:
             index = {"documents": "?", "chunks": "?", "model": "?", "refreshed": "?", "languages": "?"}
-        return t("stats", lang, **index, **usage)
+        return t("stats", lang, **index, **usage) + "\n" + self.syncer.last_text(lang)
+
+    async def sync(self, lang: str) -> str:
+        """Sync the portals (staff's /sync); the bot keeps answering meanwhile."""
+        return self.syncer.report(await self.syncer.run(), lang)
 
     def gaps(self, lang: str, limit: int = 10) -> list[Gap]:
         return self.staff.gaps(limit=limit)

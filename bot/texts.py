@@ -119,6 +119,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "vi": "Cập nhật thất bại; kho tài liệu cũ vẫn đang phục vụ. Lỗi: {error}",
         "en": "The refresh failed; the previous index is still serving. Error: {error}",
     },
+    "fetched_on": {"vi": "tải về ngày {date}", "en": "fetched {date}"},
+    "newer_than": {"vi": "mới hơn: {other}", "en": "newer than: {other}"},
+    "older_than": {"vi": "đã có bản mới hơn: {other}", "en": "superseded by the newer: {other}"},
+    "sync_started": {"vi": "Đang đồng bộ các cổng thông tin trong sources.yaml…",
+                     "en": "Syncing the portals named in sources.yaml…"},
+    "sync_done": {
+        "vi": "Đồng bộ xong: tải {fetched}, mới {new}, thay đổi {changed}, giữ nguyên {unchanged}, bị gỡ {gone}, lỗi {failed}.",
+        "en": "Sync done: fetched {fetched}, new {new}, changed {changed}, unchanged {unchanged}, gone {gone}, failed {failed}.",
+    },
+    "sync_failed": {
+        "vi": "Đồng bộ thất bại; kho tài liệu cũ vẫn đang phục vụ. Lỗi: {error}",
+        "en": "The sync failed; the previous index is still serving. Error: {error}",
+    },
+    "sync_busy": {"vi": "Một lần đồng bộ khác đang chạy; hãy thử lại khi nó xong.",
+                  "en": "Another sync is running; try again when it has finished."},
+    "sync_scheduled_problem": {"vi": "⚠️ Đồng bộ định kỳ gặp lỗi.\n{report}",
+                               "en": "⚠️ The scheduled sync had a problem.\n{report}"},
+    "sync_never": {"vi": "Đồng bộ cổng thông tin: chưa chạy lần nào.", "en": "Portal sync: not run yet."},
+    "sync_last": {"vi": "Lần đồng bộ gần nhất ({when}): {report}", "en": "Last sync ({when}): {report}"},
+    "sync_last_failed": {"vi": "Lần đồng bộ gần nhất ({when}) thất bại: {error}",
+                         "en": "Last sync ({when}) failed: {error}"},
     "stats": {
         "vi": ("Kho tài liệu: {documents} văn bản, {chunks} đoạn ({languages}); mô hình {model}; cập nhật {refreshed}.\n"
                "7 ngày qua: {questions} câu hỏi từ {users} người, {refused} câu bị từ chối, {up_votes} 👍 / {down_votes} 👎."),
@@ -161,6 +182,7 @@ STAFF_COMMANDS: dict[str, dict[str, str]] = {
     "reindex": {"vi": "cập nhật kho tài liệu", "en": "refresh the knowledge index"},
     "stats": {"vi": "thống kê kho và lượt dùng", "en": "index and usage statistics"},
     "gaps": {"vi": "câu hỏi chưa trả lời được", "en": "questions the knowledge base misses"},
+    "sync": {"vi": "đồng bộ các cổng thông tin", "en": "sync the portals in sources.yaml"},
 }
 
 EXAMPLES: dict[str, list[str]] = {

@@ -1,4 +1,4 @@
-"""Command line: `python -m indexer refresh|build|search|stats|export|import`."""
+"""Command line: `python -m indexer refresh|build|sync|search|stats|export|import`."""
 
 from __future__ import annotations
 
@@ -58,6 +58,37 @@ def _refresh(args: argparse.Namespace, settings: IndexSettings, rebuild: bool) -
     return 4 if summary.skipped else 0
 
 
+def _sync(args: argparse.Namespace, settings: IndexSettings) -> int:
+    from indexer.refresh import RefreshBusy
+    from indexer.sync import SourcesError, SyncBusy, sync
+
+    try:
+        summary = sync(settings, source=args.source, dry_run=args.dry_run, progress=not args.json)
+    except (SyncBusy, RefreshBusy) as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 3
+    except SourcesError as exc:
+        sys.stderr.write(f"Sync failed, the previous index is still serving: {exc}\n")
+        return 1
+    except Exception as exc:
+        sys.stderr.write(f"Sync failed, the previous index is still serving: {type(exc).__name__}: {exc}\n")
+        return 1
+    if args.json:
+        print(json.dumps(summary.to_json(), ensure_ascii=False))
+    else:
+        if args.dry_run:
+            for url in summary.would_fetch:
+                print(f"  would check {url}")
+        for url in summary.gone_pages:
+            print(f"  gone {url}")
+        for failure in summary.failures:
+            print(f"  failed {failure['url']}: {failure['reason']}", file=sys.stderr)
+        for skipped in summary.skipped:
+            print(f"  skipped {skipped['url']}: {skipped['reason']}", file=sys.stderr)
+        print(("Dry run (nothing fetched or stored): " if args.dry_run else "Synced: ") + summary.line())
+    return 4 if summary.failed else 0
+
+
 def _search(args: argparse.Namespace, settings: IndexSettings) -> int:
     from indexer.search import IndexNotReady, ModelMismatch, SearchEngine
 
@@ -111,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     ref.add_argument("--if-missing", action="store_true", help="do nothing when an index already exists")
     build = sub.add_parser("build", help="rebuild the whole index (re-embeds everything)")
     build.add_argument("--json", action="store_true")
+    syn = sub.add_parser("sync", help="fetch what is new or changed on the portals in sources.yaml, then refresh")
+    syn.add_argument("--source", metavar="NAME", default=None, help="only the source with this name")
+    syn.add_argument("--dry-run", action="store_true", help="list the pages a sync would check; fetch no page")
+    syn.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     search = sub.add_parser("search", help="search the index")
     search.add_argument("--k", type=int, default=5, help="number of results (default 5)")
     search.add_argument("--json", action="store_true", help="one JSON object a line")
@@ -129,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in ("refresh", "build"):
         return _refresh(args, settings, rebuild=args.command == "build")
+    if args.command == "sync":
+        return _sync(args, settings)
     if args.command == "search":
         if not 1 <= args.k <= 100:
             parser.error("--k must be between 1 and 100")

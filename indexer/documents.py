@@ -25,6 +25,9 @@ from indexer.text import has_vietnamese_marks, squash
 SUPPORTED = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")
 MAX_FILE_BYTES = 50 * 1024 * 1024
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Sync bookkeeping in a synced page's sidecar: not part of the document (a new ETag alone must
+# not re-embed a page whose text is the same).
+_BOOKKEEPING = {"source_url", "etag", "last_modified", "hash", "misses"}
 
 
 class UnreadableDocument(Exception):
@@ -44,11 +47,15 @@ class Document:
     translation_of: str | None = None
     unofficial_translation: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    fetched: str = ""  # when a synced page was fetched (ISO time); empty for documents saved by hand
 
     @property
     def content_hash(self) -> str:
         """Changes whenever the text or any citation field changes."""
-        payload = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        fields = asdict(self)
+        if not fields["fetched"]:
+            del fields["fetched"]  # documents saved by hand keep the hash they had before sync existed
+        payload = json.dumps(fields, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
@@ -101,7 +108,7 @@ def _build(path: Path, root: Path, text: str, meta: dict[str, object]) -> Docume
     if language not in ("en", "vi"):
         raise UnreadableDocument(f"{where}: 'language' must be en or vi, got {language!r}")
     known = {"title", "url", "published", "language", "source", "kind", "translation_of",
-             "unofficial_translation"}
+             "unofficial_translation", "fetched"} | _BOOKKEEPING
     extra = {str(k): str(v) for k, v in meta.items() if k not in known and v is not None}
     translation_of = meta.get("translation_of")
     return Document(
@@ -116,6 +123,7 @@ def _build(path: Path, root: Path, text: str, meta: dict[str, object]) -> Docume
         translation_of=str(translation_of).strip() if translation_of else None,
         unofficial_translation=bool(meta.get("unofficial_translation", False)),
         extra=extra,
+        fetched=str(meta.get("fetched") or "").strip(),
     )
 
 

@@ -78,7 +78,7 @@ def _tty_progress(total: int) -> Callable[[int], None] | None:
 def _metadata(doc: Document, chunk: Chunk) -> dict[str, Any]:
     return {
         "doc_id": doc.doc_id, "doc_hash": doc.content_hash, "title": doc.title, "url": doc.url,
-        "published": doc.published, "language": doc.language, "source": doc.source, "kind": doc.kind,
+        "published": doc.published, "fetched": doc.fetched, "language": doc.language, "source": doc.source, "kind": doc.kind,
         "translation_of": doc.translation_of or "", "unofficial_translation": doc.unofficial_translation,
         "position": chunk.position, "section": chunk.section, "char_start": chunk.char_start,
         "char_end": chunk.char_end, "group": chunk.chunk_id,

@@ -21,12 +21,14 @@ from langchain_core.embeddings import Embeddings
 from indexer.embeddings import load_embeddings
 from indexer.glossary import Expansion, Glossary
 from indexer.lexical import LexicalIndex, analyse
+from indexer.recency import newer_first
 from indexer.settings import IndexSettings
 from indexer.store import Manifest, Store
 from indexer.text import content_terms
 
 RRF_K = 30
 DENSE_CANDIDATES = 64
+RECENCY_POOL = 3  # extra candidates looked at, so a newer version just below the k-th can move up
 
 
 @dataclass(frozen=True)
@@ -62,13 +64,17 @@ class SearchResult:
     dense: float = 0.0  # best cosine similarity of the question (or its rendering) to this passage
     lexical: float = 0.0  # BM25 score of the question's words (and glossary forms)
     versions: tuple[str, ...] = field(default=())  # chunk ids of the same passage in other languages
+    fetched: str = ""  # when a synced page was fetched (ISO time); empty for documents saved by hand
+    newer_than: str = ""  # "title (date)" of an older document saying nearly the same (recency.py)
+    older_than: str = ""  # "title (date)" of a newer document saying nearly the same
 
     def to_json(self) -> dict[str, Any]:
         return {
             "text": self.text, "title": self.title, "url": self.url, "published": self.published,
             "language": self.language, "score": round(self.score, 6), "doc_id": self.doc_id,
             "chunk_id": self.chunk_id, "source": self.source,
-            "unofficial_translation": self.unofficial_translation,
+            "unofficial_translation": self.unofficial_translation, "fetched": self.fetched,
+            "newer_than": self.newer_than, "older_than": self.older_than,
         }
 
 
@@ -228,7 +234,7 @@ class SearchEngine:
         group_score: dict[str, float] = {}
         for i, g in enumerate(snap.group_of):
             group_score[g] = max(group_score.get(g, 0.0), float(fused[i]))
-        ranked = sorted(group_score.items(), key=lambda kv: (-kv[1], kv[0]))[:max(1, k)]
+        ranked = sorted(group_score.items(), key=lambda kv: (-kv[1], kv[0]))[:max(1, k) + RECENCY_POOL]
         results = []
         for group, score in ranked:
             if score <= 0:
@@ -237,7 +243,7 @@ class SearchEngine:
             rep = self._representative(snap, idx, language)
             results.append(self._result(snap, rep, idx, score, float(dense[idx].max()),
                                         float(lexical[idx].max())))
-        return results
+        return newer_first(results)[:max(1, k)]
 
     @staticmethod
     def _representative(snap: _Snapshot, idx: list[int], language: str | None) -> int:
@@ -262,7 +268,7 @@ class SearchEngine:
             kind=str(m.get("kind", "")), position=int(m.get("position", 0)),
             unofficial_translation=bool(m.get("unofficial_translation", False)),
             translation_of=str(m.get("translation_of") or "") or None,
-            dense=dense, lexical=lexical,
+            dense=dense, lexical=lexical, fetched=str(m.get("fetched") or ""),
             versions=tuple(snap.ids[j] for j in idx if j != i),
         )
 

@@ -19,11 +19,18 @@ class Citation:
     doc_id: str = ""
     chunk_id: str = ""
     label: str = ""  # the structure label of what is quoted ("Article 11", "item 3"), or ""
+    fetched: str = ""  # when a synced page was fetched; shown when it states no published date
+    newer_than: str = ""  # "title (date)" of an older document this one supersedes
+    older_than: str = ""  # "title (date)" of a newer document that supersedes this one
 
     def to_json(self) -> dict[str, Any]:
-        return {"n": self.n, "title": self.title, "url": self.url, "published": self.published,
-                "text": self.text, "source": self.source,
-                "unofficial_translation": self.unofficial_translation, "label": self.label}
+        out: dict[str, Any] = {"n": self.n, "title": self.title, "url": self.url, "published": self.published,
+                               "text": self.text, "source": self.source,
+                               "unofficial_translation": self.unofficial_translation, "label": self.label}
+        for key in ("fetched", "newer_than", "older_than"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        return out
 
 
 @dataclass(frozen=True)

@@ -169,7 +169,7 @@ class Assistant:
         if not verdict.answerable:
             answer = compose.refusal(question, lang, self.contact(lang))
         else:
-            answer = compose.extractive(q, reading, gen.units.chunk_text, self.contact(lang))
+            answer = compose.extractive(q, reading, gen.units.chunk_text, self.contact(lang), results)
             if self.chat_model is not None:
                 answer = self._try_llm(question, lang, results, answer)
         if self.memory and chat_key and not answer.refused:

@@ -6,6 +6,7 @@ the documents do say. The frame and those notes are the only text not taken from
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.answering.answer import Answer, Citation
@@ -19,18 +20,24 @@ MAX_LIST_ITEMS = 8  # a longer list shows its first SHOWN_WHEN_LONG items and "a
 SHOWN_WHEN_LONG = 6
 
 
-def citation_from_meta(n: int, meta: dict[str, Any], text: str, chunk_id: str, label: str = "") -> Citation:
+def citation_from_meta(n: int, meta: dict[str, Any], text: str, chunk_id: str, label: str = "",
+                       result: SearchResult | None = None) -> Citation:
+    """A citation of a quoted passage; `result`, the retrieved passage of the same document, tells
+    whether a newer document supersedes it (or it an older one)."""
     return Citation(n=n, title=str(meta.get("title", "")), url=str(meta.get("url", "")),
                     published=str(meta.get("published", "")), text=text, source=str(meta.get("source", "")),
                     language=str(meta.get("language", "")),
                     unofficial_translation=bool(meta.get("unofficial_translation", False)),
-                    doc_id=str(meta.get("doc_id", "")), chunk_id=chunk_id, label=label)
+                    doc_id=str(meta.get("doc_id", "")), chunk_id=chunk_id, label=label,
+                    fetched=str(meta.get("fetched") or ""),
+                    newer_than=result.newer_than if result else "", older_than=result.older_than if result else "")
 
 
 def to_citation(n: int, r: SearchResult) -> Citation:
     return Citation(n=n, title=r.title, url=r.url, published=r.published, text=r.text, source=r.source,
                     language=r.language, unofficial_translation=r.unofficial_translation,
-                    doc_id=r.doc_id, chunk_id=r.chunk_id)
+                    doc_id=r.doc_id, chunk_id=r.chunk_id, fetched=r.fetched, newer_than=r.newer_than,
+                    older_than=r.older_than)
 
 
 def frame(lang: str, languages: set[str]) -> str:
@@ -45,7 +52,8 @@ def _clean(sentence: str) -> str:
     return sentence.lstrip("-*• ").strip()
 
 
-def citations_for(quotes: tuple[Quote, ...], chunk_text: dict[str, str]) -> tuple[list[Citation], list[int]]:
+def citations_for(quotes: tuple[Quote, ...], chunk_text: dict[str, str],
+                  results: Sequence[SearchResult] = ()) -> tuple[list[Citation], list[int]]:
     """One citation per quoted document (its quoted passages as the cited text), numbered in the
     order the quotes appear; returns the citations and each quote's number."""
     keys: dict[str, int] = {}
@@ -69,7 +77,9 @@ def citations_for(quotes: tuple[Quote, ...], chunk_text: dict[str, str]) -> tupl
     for n, (meta, chunk_ids) in metas.items():
         ordered = sorted(passages[n], key=_position)
         text = "\n".join(chunk_text.get(c, "") for c in ordered).strip()
-        citations.append(citation_from_meta(n, meta, text, chunk_ids[0], "; ".join(labels[n])))
+        doc = str(meta.get("doc_id", ""))
+        result = next((r for r in results if r.doc_id == doc), None)
+        citations.append(citation_from_meta(n, meta, text, chunk_ids[0], "; ".join(labels[n]), result))
     return citations, numbers
 
 
@@ -100,10 +110,11 @@ def _quote_lines(quote: Quote, n: int, lang: str) -> list[str]:
 NEEDS = ("when", "how-many", "how-long", "who", "where")  # kinds whose answer must hold a date, a number ...
 
 
-def extractive(q: AnalysedQuestion, reading: Reading, chunk_text: dict[str, str], contact: str) -> Answer:
+def extractive(q: AnalysedQuestion, reading: Reading, chunk_text: dict[str, str], contact: str,
+               results: Sequence[SearchResult] = ()) -> Answer:
     """The quoted answer. When the question asks for a date, a figure, a name or a place that no
     quoted passage holds, the answer is a refusal that says so and shows what the documents do say."""
-    citations, numbers = citations_for(reading.quotes, chunk_text)
+    citations, numbers = citations_for(reading.quotes, chunk_text, results)
     unmet = not reading.satisfied and q.kind.kind in NEEDS
     lines = [frame(q.language, {str(x.meta.get("language", "")) for x in reading.quotes})]
     if unmet:

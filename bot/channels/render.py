@@ -9,12 +9,28 @@ from bot.answering.answer import Answer, Citation
 from bot.texts import t
 
 
+def citation_date(c: Citation, lang: str) -> str:
+    """The published date; for a synced page that states none, the day it was fetched."""
+    if c.published:
+        return c.published
+    return t("fetched_on", lang, date=c.fetched[:10]) if c.fetched else t("no_date", lang)
+
+
+def recency_note(c: Citation, lang: str) -> str:
+    """' — newer than: <title (date)>' when another document says nearly the same (or '')."""
+    if c.newer_than:
+        return f" — {t('newer_than', lang, other=c.newer_than)}"
+    if c.older_than:
+        return f" — {t('older_than', lang, other=c.older_than)}"
+    return ""
+
+
 def citation_line(c: Citation, lang: str) -> str:
     """[n] title, date, link (or the source's name and 'no link known'), translation label."""
-    date = c.published or t("no_date", lang)
+    date = citation_date(c, lang)
     where = c.url or f"{c.source + ', ' if c.source else ''}{t('no_link', lang)}"
     label = f" ({t('unofficial', lang)})" if c.unofficial_translation else ""
-    return f"[{c.n}] {c.title}{label}, {date}, {where}"
+    return f"[{c.n}] {c.title}{label}, {date}, {where}{recency_note(c, lang)}"
 
 
 def plain(answer: Answer) -> str:
@@ -34,15 +50,16 @@ def telegram_html(answer: Answer) -> str:
     lang = answer.language
     lines = [body, "", f"<b>{html.escape(t('sources_label', lang))}:</b>"]
     for c in answer.citations:
-        date = html.escape(c.published or t("no_date", lang))
+        date = html.escape(citation_date(c, lang), quote=False)
+        note = html.escape(recency_note(c, lang), quote=False)
         title = html.escape(c.title, quote=False)
         label = f" ({html.escape(t('unofficial', lang))})" if c.unofficial_translation else ""
         if c.url:
             link = f'<a href="{html.escape(c.url, quote=True)}">{title}</a>'
-            lines.append(f"[{c.n}] {link}{label}, {date}")
+            lines.append(f"[{c.n}] {link}{label}, {date}{note}")
         else:
             src = html.escape(c.source + ", " if c.source else "")
-            lines.append(f"[{c.n}] {title}{label}, {date}, {src}{html.escape(t('no_link', lang))}")
+            lines.append(f"[{c.n}] {title}{label}, {date}, {src}{html.escape(t('no_link', lang))}{note}")
     return "\n".join(lines)
 
 

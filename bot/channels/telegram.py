@@ -14,6 +14,7 @@ import html
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -126,7 +127,7 @@ class TelegramChannel:
         for name, callback in (("start", self._cmd_start), ("help", self._cmd_help), ("lang", self._cmd_lang),
                                ("sources", self._cmd_sources), ("about", self._cmd_about),
                                ("reindex", self._cmd_reindex), ("stats", self._cmd_stats),
-                               ("gaps", self._cmd_gaps)):
+                               ("gaps", self._cmd_gaps), ("sync", self._cmd_sync)):
             app.add_handler(CommandHandler(name, callback, filters=fresh))
         app.add_handler(MessageHandler(filters.COMMAND & fresh, self._cmd_unknown))
         app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGES,
@@ -166,6 +167,7 @@ class TelegramChannel:
             raise RuntimeError("Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather "
                                "(and TELEGRAM_API_BASE_URL if set).") from None
         self._started = True
+        self.conversation.syncer.add_notifier(self._notify_staff)
         await self._register_commands()
         await app.start()
         if self.webhook:
@@ -376,6 +378,25 @@ class TelegramChannel:
         lang = await self._staff_lang(update, context)
         if lang is not None:
             await self._say(update, self.conversation.gaps_text(lang))
+
+    async def _cmd_sync(self, update: Update, context: Context) -> None:
+        lang = await self._staff_lang(update, context)
+        chat = update.effective_chat
+        if lang is None or chat is None:
+            return
+        await self._say(update, t("sync_started", lang))
+        async with self.sender.typing(chat.id):
+            report = await self.conversation.sync(lang)
+        await self._say(update, report)
+
+    async def _notify_staff(self, text: Callable[[str], str]) -> None:
+        """Tell every Telegram staff member (in their language) about a scheduled sync's problem."""
+        for admin in sorted(self.settings.telegram_admin_ids):
+            lang = self.conversation.language(User("telegram", str(admin), str(admin)))
+            try:
+                await self.sender.send_text(admin, text(lang))
+            except TelegramError as exc:  # e.g. a staff member who never opened a chat with the bot
+                log.warning("could not tell a staff member about the sync", extra={"error": type(exc).__name__})
 
     async def _cmd_unknown(self, update: Update, context: Context) -> None:
         who = self._who(update)

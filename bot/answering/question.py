@@ -53,9 +53,13 @@ class QuestionKind:
     kind: str  # list | when | how-many | how-long | who | where | yes-no | overview | what
     person: bool = False  # a "who" question about a person (an office holder, a signatory): needs a name
 
-    def satisfied_by(self, text: str) -> bool:
-        """Does a passage hold what this kind of question needs (a date, a number, a name ...)?"""
+    def satisfied_by(self, text: str, question: str = "") -> bool:
+        """Does a passage hold what this kind of question needs (a date, a number, a name ...)? A
+        number the question itself gives ("Resolution 226") is not an answer to "how many"."""
         folded = fold(text)
+        if self.kind in ("how-many", "when", "how-long") and question:
+            for number in set(re.findall(r"\d+(?:[./-]\d+)*", fold(question))):
+                folded = re.sub(rf"(?<![\d.,/-]){re.escape(number)}(?![\d.,/-]*\d)", " ", folded)
         if self.kind == "when":
             return DATE.search(folded) is not None
         if self.kind == "how-many":
@@ -188,6 +192,7 @@ big small new old good bad best worst main latest recent current currently right
 simple simply brief full whole part parts kind sort lot lots thing things way ways today now soon still
 able allowed possible likely sure true false real general overall specific particular certain enough
 help helps helped try tries tried use used using find found look looking see seen show shows shown
+itself themselves himself herself yourself ourselves myself anyone someone something anything everything
 """.split())  # noqa: SIM905 (a word list reads best as text)
 
 # Words and Vietnamese two-syllable words that frame a question rather than name what it is about

@@ -41,8 +41,7 @@ HEAD_BONUS = 0.3  # ... and more when its introduction or heading names what the
 LIST_MIN_CONTEXT = 0.5  # ... when the enumeration's text, title and section hold half the question's words
 SAME_DOCUMENT_LIST_MARGIN = 0.7  # a list or overview answer quotes more of the leading document
 FOLLOW_MARGIN = 0.15
-TOPIC_WEIGHT = 0.4  # a question word the unit's title or section holds names the subject
-SPREAD_DISCOUNT = 0.6  # ... and so does one most candidate units hold  # a further quote scores within this of the best
+SPREAD_DISCOUNT = 0.7  # a question word most candidate units hold names the subject, not the answer  # a further quote scores within this of the best
 COUNTERPART_MIN = 0.84  # cosine for a unit and its translation
 DUPLICATE_MIN = 0.93
 MAX_QUOTES = {"list": 3, "overview": 3, "what": 2, "yes-no": 2}
@@ -92,8 +91,8 @@ class Reader:
     # -- scoring ----------------------------------------------------------------------------------
     def _lexical(self, q: AnalysedQuestion, n: int, spread: dict[str, float]) -> tuple[float, float]:
         """(share of the question's weight in the unit's text, share in its text, title and section).
-        In the text share, a word the title or section already holds, or one found in most candidate
-        units, names the subject rather than the answer and counts for less."""
+        In the text share, a word found in most candidate units names the subject rather than the
+        answer and counts for less."""
         terms = self.units.terms[n]
         context = terms | self.units.context_terms[n]
         have = set(terms)
@@ -108,8 +107,7 @@ class Reader:
             if "_" in term and self.units.df.get(term, 0) == 0 and term not in have_ctx:
                 continue  # two neighbouring words that never occur together are not a compound
             total += weight
-            local = weight * (TOPIC_WEIGHT if term in self.units.context_terms[n] else 1.0)
-            local *= 1.0 - SPREAD_DISCOUNT * spread.get(term, 0.0)
+            local = weight * (1.0 - SPREAD_DISCOUNT * spread.get(term, 0.0))
             text += local * (term in have)
             ctx += weight * (term in have_ctx)
         return (text / total, ctx / total) if total else (0.0, 0.0)
@@ -134,21 +132,24 @@ class Reader:
             for n in self.units.units_of([result.chunk_id]):
                 n = self._counterpart(n, q.language)
                 rank_of.setdefault(n, rank)
-        whole_lists = q.kind.kind not in STRICT_KINDS  # a date or a name is quoted alone, not its whole list
+        # a whole list answers a list or overview question; anything else is answered by the item
+        whole_lists = q.kind.kind in ("list", "overview")
         candidates = [n for n in rank_of if not self.units.units[n].about_document
                       and self.units.units[n].kind != "intro"
                       and (whole_lists or self.units.units[n].kind != "list")]
         if not candidates:
             return Reading((), False, 0.0, 0.0, 0)
         dense = self.units.vectors[candidates] @ q_vec
-        spread = {term: sum(term in self.units.terms[n] for n in candidates) / len(candidates) for term in q.weights}
+        # a word that most candidate units hold (in their text, title or section) names the subject
+        spread = {term: sum(term in self.units.terms[n] or term in self.units.context_terms[n] for n in candidates)
+                  / len(candidates) for term in q.weights}
         scored: list[Quote] = []
         best_lex = 0.0
         for n, d in zip(candidates, dense, strict=True):
             unit = self.units.units[n]
             text_cov, ctx_cov = self._lexical(q, n, spread)
             best_lex = max(best_lex, ctx_cov)
-            satisfies = q.kind.satisfied_by(unit.text)
+            satisfies = q.kind.satisfied_by(unit.text, q.text)
             listing = q.kind.kind == "list"
             score = ((W_TEXT_LIST if listing else W_TEXT) * text_cov + W_CONTEXT * ctx_cov
                      + W_DENSE * (float(d) - DENSE_ORIGIN))

@@ -55,6 +55,8 @@ def _refresh(args: argparse.Namespace, settings: IndexSettings, rebuild: bool) -
             print(f"  skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
         for warning in summary.warnings:
             print(f"  warning: {warning}", file=sys.stderr)
+        for flagged in summary.flagged:
+            print(f"  flagged {flagged.path} ({flagged.rule}; not quoted): \"{flagged.passage}\"", file=sys.stderr)
     return 4 if summary.skipped else 0
 
 

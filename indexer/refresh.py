@@ -90,7 +90,7 @@ def _tty_progress(total: int) -> Callable[[int], None] | None:
     return bar.update
 
 
-def _metadata(doc: Document, chunk: Chunk) -> dict[str, Any]:
+def chunk_metadata(doc: Document, chunk: Chunk) -> dict[str, Any]:
     return {
         "doc_id": doc.doc_id, "doc_hash": doc.content_hash, "title": doc.title, "url": doc.url,
         "published": doc.published, "language": doc.language, "source": doc.source, "kind": doc.kind,
@@ -203,7 +203,7 @@ def _refresh_locked(settings: IndexSettings, rebuild: bool, embeddings: Embeddin
             if len(vectors) != len(part):
                 raise RuntimeError("the embedding model returned a wrong number of vectors")
             for (doc, chunk), vector in zip(part, vectors, strict=True):
-                keep.append(StoredChunk(chunk.chunk_id, chunk.text, _metadata(doc, chunk), list(vector)))
+                keep.append(StoredChunk(chunk.chunk_id, chunk.text, chunk_metadata(doc, chunk), list(vector)))
             if tick:
                 tick(len(part))
         summary.embedded_chunks = len(to_embed)

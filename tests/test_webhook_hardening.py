@@ -34,6 +34,15 @@ async def server() -> AsyncIterator[WebhookServer]:
     await srv.stop()
 
 
+@pytest.fixture
+async def default_server() -> AsyncIterator[WebhookServer]:
+    srv = WebhookServer("127.0.0.1", 0)
+    srv.add_webhook("/hook", echo)
+    await srv.start()
+    yield srv
+    await srv.stop()
+
+
 async def healthz(srv: WebhookServer) -> float:
     started = time.monotonic()
     timeout = aiohttp.ClientTimeout(total=3)
@@ -127,9 +136,10 @@ async def test_a_flood_of_idle_connections_does_not_lock_out_healthz_or_users(
         writer.close()
 
 
-async def test_deeply_nested_json_gets_a_clean_400(server: WebhookServer, caplog: pytest.LogCaptureFixture) -> None:
+async def test_deeply_nested_json_gets_a_clean_400(default_server: WebhookServer,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    url = f"http://127.0.0.1:{server.bound_port}/hook"
+    url = f"http://127.0.0.1:{default_server.bound_port}/hook"
     async with aiohttp.ClientSession() as session:
         for body in (b'{"a": ' + b"[" * 2048 + b"]" * 2048 + b"}", b'{"a": ' + b'{"b": ' * 300 + b"1" + b"}" * 301):
             async with session.post(url, data=body) as resp:
@@ -138,10 +148,10 @@ async def test_deeply_nested_json_gets_a_clean_400(server: WebhookServer, caplog
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
-async def test_a_five_thousand_digit_number_gets_a_clean_400(server: WebhookServer,
+async def test_a_five_thousand_digit_number_gets_a_clean_400(default_server: WebhookServer,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    url = f"http://127.0.0.1:{server.bound_port}/hook"
+    url = f"http://127.0.0.1:{default_server.bound_port}/hook"
     async with aiohttp.ClientSession() as session:
         for body in (b'{"update_id": ' + b"9" * 5000 + b"}", b'{"n": -' + b"1" * 41 + b"}"):
             async with session.post(url, data=body) as resp:

@@ -159,3 +159,15 @@ async def test_a_five_thousand_digit_number_gets_a_clean_400(default_server: Web
         async with session.post(url, data=json.dumps({"update_id": 10 ** 15}).encode()) as resp:
             assert resp.status == 200
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+def test_the_connection_cap_stays_below_a_low_open_file_limit() -> None:
+    """With `ulimit -n 256` the server caps itself well below the limit instead of failing accept()."""
+    import subprocess
+    import sys
+
+    code = ("import resource; soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE); "
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)); "
+            "from bot.channels.connections import ConnectionLimits; print(ConnectionLimits(1000).effective_max())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert 8 <= int(out.stdout) <= 256 - 64

@@ -6,7 +6,8 @@ process (as in webhook_load.py). While 200 users each ask questions over signed 
 - 1,000 idle connections are held open: each opens a connection and sends nothing; when the server
   closes it, it waits a second and opens another, until the users are done;
 - 100 slow clients send a request head one byte a second, reconnecting the same way;
-- /healthz is probed every 100 ms on a fresh connection.
+- /healthz is probed every 100 ms on a fresh connection, from a separate process (so the flood's own
+  work in this process does not count as server latency).
 
 Then reconnecting stops and the open connections are given the idle timeout (+2 s) to be closed by
 the server. Prints /healthz latency, questions answered, how long the server let idle and slow
@@ -24,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import sys
 import time
@@ -35,6 +38,7 @@ from webhook_load import CHANNEL_VARS, TimedFakeZalo, free_port, prepare_data, u
 
 from tests.processes import terminate
 
+PROBE_MAX_S = 1800.0
 SLACK_S = 2.0  # allowed beyond a timeout: timer granularity and a loaded machine
 SLOW_HEAD = (b"POST /zalo/oa/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
              + b"X-Padding: " + b"a" * 4000)
@@ -111,6 +115,26 @@ async def probe(base: str, stop: asyncio.Event, latencies: list[float], failures
             await asyncio.sleep(0.1)
 
 
+async def probe_process(base: str) -> None:
+    """The /healthz prober as its own process (so the flood in this process does not slow the
+    measurement down): probes until its stdin closes (at most PROBE_MAX_S), then prints JSON."""
+    stop = asyncio.Event()
+    latencies: list[float] = []
+    failures: list[str] = []
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+
+    async def until_eof() -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(PROBE_MAX_S):
+                await reader.read()
+        stop.set()
+
+    await asyncio.gather(until_eof(), probe(base, stop, latencies, failures))
+    print(json.dumps({"latencies": latencies, "failures": failures}))
+
+
 async def run(args: argparse.Namespace) -> None:
     data = prepare_data(args.data_dir)
     fake = await TimedFakeZalo().start()
@@ -139,13 +163,15 @@ async def run(args: argparse.Namespace) -> None:
     try:
         await wait_ready(base, proc)
         log_before = len(log_path.read_bytes().splitlines())
-        stop_reopen, give_up, users_done = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        stop_reopen, give_up = asyncio.Event(), asyncio.Event()
         attackers = [asyncio.ensure_future(hold(port, idle, stop_reopen, give_up, slow=False))
                      for _ in range(args.idle)]
         attackers += [asyncio.ensure_future(hold(port, slow, stop_reopen, give_up, slow=True))
                       for _ in range(args.slow)]
         await asyncio.sleep(2.0)  # the flood is in place before the users come
-        prober = asyncio.ensure_future(probe(base, users_done, health, health_failures))
+        prober = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--probe", base, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE)
         started = time.perf_counter()
         connector = aiohttp.TCPConnector(limit=args.connections)
         async with aiohttp.ClientSession(connector=connector) as session:
@@ -154,9 +180,14 @@ async def run(args: argparse.Namespace) -> None:
         elapsed = time.perf_counter() - started
         stop_reopen.set()
         await asyncio.sleep(max(args.idle_timeout, args.header_timeout) + SLACK_S)
-        users_done.set()
         give_up.set()
-        await asyncio.gather(*attackers, prober, return_exceptions=True)
+        assert prober.stdin is not None
+        prober.stdin.close()
+        out, _ = await prober.communicate()
+        probed = json.loads(out.decode() or "{}")
+        health.extend(probed.get("latencies", []))
+        health_failures.extend(probed.get("failures", []))
+        await asyncio.gather(*attackers, return_exceptions=True)
     finally:
         await terminate(proc, 30)
         await fake.stop()
@@ -193,6 +224,9 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--probe":
+        asyncio.run(probe_process(sys.argv[2]))
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--idle", type=int, default=1000, help="idle connections held open")
     parser.add_argument("--slow", type=int, default=100, help="clients sending one byte a second")

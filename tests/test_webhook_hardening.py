@@ -136,6 +136,19 @@ async def test_a_flood_of_idle_connections_does_not_lock_out_healthz_or_users(
         writer.close()
 
 
+async def test_clients_stalling_in_their_bodies_do_not_lock_out_healthz(server: WebhookServer) -> None:
+    stalled = []
+    for _ in range(40):  # twice the cap, each with a complete head and a body that never comes
+        _reader, writer = await asyncio.open_connection("127.0.0.1", server.bound_port)
+        writer.write(b"POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+        await writer.drain()
+        stalled.append(writer)
+    await asyncio.sleep(0.2)
+    assert await healthz(server) < 1.0
+    for writer in stalled:
+        writer.close()
+
+
 async def test_deeply_nested_json_gets_a_clean_400(default_server: WebhookServer,
                                                    caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)

@@ -10,7 +10,9 @@ longest and is not busy is closed to make room, so idle or slow clients can neve
 
 - idle:    closed by aiohttp after WEBHOOK_IDLE_TIMEOUT (also a connection that never sends a byte)
 - reading: closed after WEBHOOK_HEADER_TIMEOUT if the head is still not complete (slow clients)
-- busy:    the body must arrive within WEBHOOK_BODY_TIMEOUT (enforced by the webhook server)
+- body:    the body must arrive within WEBHOOK_BODY_TIMEOUT (enforced by the webhook server); while
+           it is awaited the connection counts as reading, so it may be closed to make room
+- busy:    a handler is working on a complete request: never closed by the cap
 """
 
 from __future__ import annotations
@@ -99,6 +101,16 @@ class GuardedConnection(asyncio.Protocol):
         self._busy += 1
         self.state = BUSY
         self._cancel()
+
+    def body_started(self) -> None:
+        """The handler waits for the request body: evictable meanwhile, so clients that send a head and
+        then a slow body cannot pin every slot (the body timeout ends them anyway)."""
+        if self._busy:
+            self.state = READING
+
+    def body_finished(self) -> None:
+        if self._busy:
+            self.state = BUSY
 
     def request_finished(self) -> None:
         self._busy = max(0, self._busy - 1)

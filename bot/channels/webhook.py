@@ -154,9 +154,14 @@ class WebhookServer:
             raise web.HTTPNotFound()
         if request.content_length is not None and request.content_length > self.max_body:
             return json_response({"ok": False, "error": "body too large"}, 413)
+        conn = self.connections.for_transport(request.transport) if self.connections else None
+        if conn is not None:
+            conn.body_started()
         try:
             async with asyncio.timeout(self.limits.body_timeout):
                 body = await request.read()
+            if conn is not None:
+                conn.body_finished()
         except web.HTTPRequestEntityTooLarge:
             return json_response({"ok": False, "error": "body too large"}, 413)
         except TimeoutError:

@@ -10,6 +10,7 @@ import sys
 
 from bot import metrics
 from bot.channels.base import Channel
+from bot.channels.connections import ConnectionLimits
 from bot.channels.webhook import WebhookServer
 from bot.config import Settings
 from bot.conversation import Conversation
@@ -52,7 +53,9 @@ async def _index_check(conversation: Conversation) -> tuple[bool, str]:
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     conversation = Conversation.create(settings)
-    server = WebhookServer(settings.webhook_host, settings.webhook_port)
+    server = WebhookServer(settings.webhook_host, settings.webhook_port, limits=ConnectionLimits(
+        settings.webhook_max_connections, settings.webhook_header_timeout, settings.webhook_body_timeout,
+        settings.webhook_idle_timeout))
     channels = build_channels(settings, conversation, server)
     if not channels:
         from bot.channels.console import run_console

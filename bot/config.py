@@ -86,6 +86,10 @@ class Settings:
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
     webhook_port_set: bool = False
+    webhook_max_connections: int = 1000
+    webhook_header_timeout: float = 10.0
+    webhook_body_timeout: float = 10.0
+    webhook_idle_timeout: float = 15.0
     # Telegram
     telegram_bot_token: str = ""
     telegram_api_base_url: str = "https://api.telegram.org/bot"
@@ -108,6 +112,7 @@ class Settings:
     zalo_admin_ids: frozenset[str] = field(default_factory=frozenset)
     # portal sync on a schedule (seconds; 0 = off)
     sync_interval: float = 0.0
+    zalo_oa_event_max_age_s: int = 300
     # operations
     log_format: str = "auto"  # auto | json | text
     log_level: str = "INFO"
@@ -209,6 +214,10 @@ class Settings:
             webhook_host=env.get("WEBHOOK_HOST", "").strip() or "127.0.0.1",
             webhook_port=_int(env, "WEBHOOK_PORT", 8080, 1, 65535),
             webhook_port_set=bool(env.get("WEBHOOK_PORT", "").strip()),
+            webhook_max_connections=_int(env, "WEBHOOK_MAX_CONNECTIONS", 1000, 8, 100000),
+            webhook_header_timeout=_float(env, "WEBHOOK_HEADER_TIMEOUT", 10.0, 0.1, 300.0),
+            webhook_body_timeout=_float(env, "WEBHOOK_BODY_TIMEOUT", 10.0, 0.1, 300.0),
+            webhook_idle_timeout=_float(env, "WEBHOOK_IDLE_TIMEOUT", 15.0, 0.1, 3600.0),
             telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
             telegram_api_base_url=_url(env, "TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot"),
             telegram_webhook_url=webhook_url,
@@ -227,6 +236,7 @@ class Settings:
             zalo_oauth_base_url=_url(env, "ZALO_OAUTH_BASE_URL", "https://oauth.zaloapp.com"),
             zalo_admin_ids=zalo_admins,
             sync_interval=_interval(env, "SYNC_INTERVAL"),
+            zalo_oa_event_max_age_s=_int(env, "ZALO_OA_EVENT_MAX_AGE_S", 300, 5, 86400),
             log_format=log_format,
             log_level=(env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"),
         )

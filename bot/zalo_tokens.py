@@ -81,6 +81,12 @@ class OATokenStore:
     def pair(self) -> TokenPair:
         return self._pair
 
+    def delivered(self) -> None:
+        """A message went through with the current token: a past refresh failure no longer holds."""
+        if self.last_error:
+            log.info("Zalo OA sending works again", extra={"previous_error": self.last_error[:200]})
+            self.last_error = ""
+
     # -- file ------------------------------------------------------------------------------------
     def _read_file(self) -> TokenPair | None:
         try:
@@ -129,6 +135,7 @@ class OATokenStore:
                 if saved and saved.access_token and saved.access_token != stale and not saved.expired():
                     self._mask(saved)
                     self._pair = saved
+                    self.last_error = ""
                     log.info("using the Zalo OA token another process refreshed")
                     return saved.access_token
                 refresh_token = (saved or current).refresh_token

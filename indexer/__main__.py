@@ -55,6 +55,8 @@ def _refresh(args: argparse.Namespace, settings: IndexSettings, rebuild: bool) -
             print(f"  skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
         for warning in summary.warnings:
             print(f"  warning: {warning}", file=sys.stderr)
+        for flagged in summary.flagged:
+            print(f"  flagged {flagged.path} ({flagged.rule}; not quoted): \"{flagged.passage}\"", file=sys.stderr)
     return 4 if summary.skipped else 0
 
 
@@ -172,19 +174,44 @@ def main(argv: list[str] | None = None) -> int:
         return _search(args, settings)
     if args.command == "stats":
         return _stats(args, settings)
+    if args.command == "export":
+        return _export(args, settings)
+    return _import(args, settings)
+
+
+def _export(args: argparse.Namespace, settings: IndexSettings) -> int:
     from indexer import portable
 
     try:
-        if args.command == "export":
-            path = portable.export_knowledge(settings, args.archive)
-            print(f"Exported to {path}")
-            return 0
-        result = portable.import_knowledge(settings, args.archive, force=args.force)
-        print(f"Imported: {result}")
-        return 0
+        path = portable.export_knowledge(settings, args.archive)
     except (OSError, ValueError) as exc:
-        sys.stderr.write(f"{args.command} failed: {exc}\n")
+        sys.stderr.write(f"export failed: {exc}\n")
         return 1
+    print(f"Exported to {path}")
+    return 0
+
+
+def _import(args: argparse.Namespace, settings: IndexSettings) -> int:
+    """0 imported; 1 the archive was refused or the import failed (a refused archive changes
+    nothing; a failed refresh leaves the previous index serving); 3 another refresh is running."""
+    from filelock import Timeout
+
+    from indexer import portable
+    from indexer.refresh import RefreshBusy
+
+    try:
+        result = portable.import_knowledge(settings, args.archive, force=args.force)
+    except portable.ArchiveRefused as exc:
+        sys.stderr.write(f"import refused: {exc}\n")
+        return 1
+    except (RefreshBusy, Timeout):
+        sys.stderr.write("import failed: another refresh is running; try again when it has finished.\n")
+        return 3
+    except Exception as exc:
+        sys.stderr.write(f"import failed, the previous index is still serving: {type(exc).__name__}: {exc}\n")
+        return 1
+    print(f"Imported: {result}")
+    return 0
 
 
 if __name__ == "__main__":

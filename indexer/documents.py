@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import frontmatter
 import yaml
@@ -28,6 +29,9 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Sync bookkeeping in a synced page's sidecar: not part of the document (a new ETag alone must
 # not re-embed a page whose text is the same).
 _BOOKKEEPING = {"source_url", "etag", "last_modified", "hash", "misses"}
+# Anything a browser or chat client could read differently from what staff see: whitespace,
+# control characters, quotes and angle brackets.
+_UNSAFE_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f\"'<>\\`]")
 
 
 class UnreadableDocument(Exception):
@@ -258,7 +262,29 @@ def load_all(root: Path, paths: Iterable[Path] | None = None) -> Loaded:
             docs.append(load_file(path, root))
         except UnreadableDocument as exc:
             skipped.append(Skipped(path.relative_to(root).as_posix(), str(exc)))
-    return Loaded(docs, skipped, _resolve_translations(docs))
+    warnings = _check_links(docs)
+    return Loaded(docs, skipped, warnings + _resolve_translations(docs))
+
+
+def citable_url(url: str) -> bool:
+    """Only http(s) links to a host are cited (no javascript:, data:, file:, mailto: ...)."""
+    if not url or _UNSAFE_URL_CHARS.search(url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def _check_links(docs: list[Document]) -> list[str]:
+    """Drop every link that is not a plain http(s) URL, with a warning naming the file."""
+    warnings: list[str] = []
+    for i, doc in enumerate(docs):
+        if doc.url and not citable_url(doc.url):
+            warnings.append(f"{doc.doc_id}: url {doc.url[:80]!r} is not an http(s) link; indexed without a link")
+            docs[i] = replace(doc, url="")
+    return warnings
 
 
 def _resolve_translations(docs: list[Document]) -> list[str]:

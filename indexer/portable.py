@@ -7,10 +7,12 @@ Archive layout (all under one top folder):
     haiphong-kb/knowledge/...    the knowledge folder, relative paths kept
     haiphong-kb/vectors.jsonl    one passage a line: id, text, metadata, embedding (optional)
 
-Import unpacks the files into KNOWLEDGE_DIR (a different existing file is an error unless `force`),
-refuses an archive made with another embedding model (it says which EMBEDDING_MODEL to set), seeds a
-new index generation from the exported vectors and then runs a normal refresh, which keeps those
-vectors for every unchanged document and embeds only what differs.
+Import verifies the whole archive first (see the import section below: limits, listed files only,
+passages re-derived from the archived documents), unpacks the files into KNOWLEDGE_DIR (a different
+existing file is an error unless `force`), refuses an archive made with another embedding model (it
+says which EMBEDDING_MODEL to set), seeds a new index generation from the verified vectors and then
+runs a normal refresh, which keeps those vectors for every unchanged document and embeds only what
+differs.
 """
 
 from __future__ import annotations
@@ -20,18 +22,27 @@ import gzip
 import hashlib
 import io
 import json
+import math
 import os
+import random
 import tarfile
 import tempfile
+import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
 from filelock import FileLock
+from langchain_core.embeddings import Embeddings
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from indexer.fileio import write_atomic
-from indexer.refresh import RefreshSummary, refresh
+from indexer.chunking import Chunk, chunk_document
+from indexer.documents import Document, load_all
+from indexer.embeddings import new_embeddings
+from indexer.refresh import RefreshSummary, chunk_metadata, refresh
 from indexer.settings import IndexSettings
 from indexer.store import Manifest, Store, StoredChunk, new_generation_name
 
@@ -162,74 +173,280 @@ def export_knowledge(settings: IndexSettings, target: Path, *, include_vectors: 
 
 
 # -- import --------------------------------------------------------------------------------------
+#
+# Nothing an archive says is trusted: export.json is validated, every member must be listed in it
+# with a matching checksum, sizes and member counts are capped (IMPORT_MAX_BYTES/MEMBERS) while the
+# archive is read, and each exported passage must be exactly what chunking the archive's own
+# documents gives (its metadata is rebuilt from the documents; only its vector is taken, and a
+# sample of vectors is re-embedded to check they belong to their text). All of this happens before
+# the first write; files are then written without following any link below KNOWLEDGE_DIR.
+
+VERIFY_SAMPLE = 8  # exported vectors re-embedded to check that they belong to their passages
+VERIFY_MIN_COSINE = 0.98
+
+
+class ArchiveRefused(ValueError):
+    """The archive is not accepted; nothing was changed. The message says why."""
+
+
+class _FileEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    path: str = Field(min_length=1, max_length=1000)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(ge=0)
+
+
+class _ExportMeta(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    format: Literal["haiphong-kb/1"]
+    embedding_model: str = Field(min_length=1, max_length=300)
+    chunk_chars: int | None = None
+    manifest: dict[str, Any] | None = None
+    files: list[_FileEntry] = Field(max_length=1_000_000)
+
+
+class _Bounded(io.RawIOBase):
+    """A read-only stream that refuses to give more than `limit` bytes (a decompression bomb stops
+    here, before tarfile holds it in memory)."""
+
+    def __init__(self, inner: Any, limit: int) -> None:
+        self.inner = inner
+        self.limit = limit
+        self.total = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read(min(len(buffer), self.limit - self.total + 1))
+        self.total += len(data)
+        if self.total > self.limit:
+            raise ArchiveRefused(f"the archive unpacks to more than IMPORT_MAX_BYTES={self.limit} bytes")
+        buffer[:len(data)] = data
+        return len(data)
 
 
 def _safe_relative(name: str) -> str:
-    """A knowledge-file path from the archive, refused when it could escape the folder."""
+    """A knowledge-file path from the archive, refused when it could escape the folder or is hidden."""
     rel = PurePosixPath(name[len(KNOWLEDGE_PREFIX):])
-    if not rel.parts or rel.is_absolute() or any(p in ("", ".", "..") for p in rel.parts) or "\\" in name:
-        raise ValueError(f"The archive holds an unsafe path: {name!r}.")
+    if (not rel.parts or rel.is_absolute() or any(p in ("", ".", "..") for p in rel.parts) or "\\" in name
+            or any(ord(ch) < 32 for ch in name)):
+        raise ArchiveRefused(f"The archive holds an unsafe path: {name!r}.")
+    if any(part.startswith(".") for part in rel.parts):
+        raise ArchiveRefused(f"The archive holds a hidden path, which an export never contains: {name!r}.")
     return rel.as_posix()
 
 
-def _read_archive(archive: Path) -> tuple[dict[str, Any], dict[str, bytes], bytes | None]:
+def _read_archive(archive: Path, max_bytes: int, max_members: int
+                  ) -> tuple[_ExportMeta, dict[str, bytes], bytes | None]:
     if not archive.is_file():
-        raise ValueError(f"{archive} is not a file.")
-    meta: dict[str, Any] | None = None
+        raise ArchiveRefused(f"{archive} is not a file.")
+    meta_raw: bytes | None = None
     files: dict[str, bytes] = {}
     vectors: bytes | None = None
+    members = total = 0
+    # the decompressed stream may carry tar headers and padding on top of the members' bytes
+    limit = max_bytes + max_members * 2048 + 1024 * 1024
     try:
-        with tarfile.open(archive, "r:gz") as tar:
+        with gzip.open(archive, "rb") as gz, tarfile.open(fileobj=_Bounded(gz, limit), mode="r|") as tar:
             for member in tar:
+                members += 1
+                if members > max_members:
+                    raise ArchiveRefused(f"The archive holds more than IMPORT_MAX_MEMBERS={max_members} members.")
                 if member.isdir():
                     continue
                 if not member.isfile():
-                    raise ValueError(f"The archive holds a link or special file: {member.name!r}.")
-                if member.size > MAX_MEMBER_BYTES:
-                    raise ValueError(f"The archive member {member.name!r} is too large.")
+                    raise ArchiveRefused(f"The archive holds a link or special file: {member.name!r}.")
+                total += member.size
+                if total > max_bytes or member.size > MAX_MEMBER_BYTES:
+                    raise ArchiveRefused(f"The archive unpacks to more than IMPORT_MAX_BYTES={max_bytes} bytes "
+                                         f"(at {member.name!r}).")
+                if member.name == META_NAME:
+                    target = "meta"
+                elif member.name == VECTORS_NAME:
+                    target = "vectors"
+                elif member.name.startswith(KNOWLEDGE_PREFIX):
+                    target = _safe_relative(member.name)
+                    if target in files:
+                        raise ArchiveRefused(f"The archive holds {member.name!r} twice.")
+                else:
+                    raise ArchiveRefused(f"The archive holds an unexpected file: {member.name!r}.")
                 handle = tar.extractfile(member)
                 data = handle.read() if handle is not None else b""
-                if member.name == META_NAME:
-                    meta = json.loads(data.decode("utf-8"))
-                elif member.name == VECTORS_NAME:
+                if target == "meta":
+                    meta_raw = data
+                elif target == "vectors":
                     vectors = data
-                elif member.name.startswith(KNOWLEDGE_PREFIX):
-                    files[_safe_relative(member.name)] = data
                 else:
-                    raise ValueError(f"The archive holds an unexpected file: {member.name!r}.")
-    except (tarfile.TarError, gzip.BadGzipFile, EOFError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{archive} is not a knowledge export ({type(exc).__name__}: {exc}).") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{archive} is not a knowledge export made by `python -m indexer export`.")
-    for entry in meta.get("files", []):
-        data = files.get(entry["path"])
-        if data is None or _sha256(data) != entry["sha256"]:
-            raise ValueError(f"The archive is damaged: {entry['path']} is missing or differs from its checksum.")
+                    files[target] = data
+    except ArchiveRefused:
+        raise
+    except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as exc:
+        raise ArchiveRefused(f"{archive} is not a knowledge export ({type(exc).__name__}: {exc}).") from exc
+    if meta_raw is None:
+        raise ArchiveRefused(f"{archive} is not a knowledge export made by `python -m indexer export`.")
+    try:
+        meta = _ExportMeta.model_validate_json(meta_raw)
+    except ValidationError as exc:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ())) or "export.json"
+        if where == "format":
+            raise ArchiveRefused(f"{archive} is not a knowledge export made by `python -m indexer export`.") from exc
+        raise ArchiveRefused(f"{archive} is not a knowledge export: its export.json is malformed "
+                             f"({where}: {first.get('msg', 'invalid')}).") from exc
+    listed = {}
+    for entry in meta.files:
+        rel = _safe_relative(KNOWLEDGE_PREFIX + entry.path)
+        if rel in listed:
+            raise ArchiveRefused(f"The archive's export.json lists {rel} twice.")
+        listed[rel] = entry
+        data = files.get(rel)
+        if data is None or _sha256(data) != entry.sha256 or len(data) != entry.bytes:
+            raise ArchiveRefused(f"The archive is damaged: {rel} is missing or differs from its checksum.")
+    unlisted = sorted(set(files) - set(listed))
+    if unlisted:
+        raise ArchiveRefused(f"The archive holds files its export.json does not list ({', '.join(unlisted[:5])}); "
+                             "it was altered after export.")
     return meta, files, vectors
 
 
 def _parse_vectors(data: bytes) -> list[StoredChunk]:
     chunks = []
-    for number, line in enumerate(data.decode("utf-8").splitlines(), 1):
+    dimension = None
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise ArchiveRefused("The archive's vectors.jsonl is damaged (not UTF-8).") from exc
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-            chunks.append(StoredChunk(str(row["id"]), str(row["text"]), dict(row["metadata"]),
-                                      [float(x) for x in row["embedding"]]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"The archive's vectors.jsonl line {number} is damaged ({exc}).") from exc
+            embedding = [float(x) for x in row["embedding"]]
+            chunk = StoredChunk(str(row["id"]), str(row["text"]), {}, embedding)
+        except (KeyError, TypeError, ValueError, RecursionError) as exc:
+            raise ArchiveRefused(f"The archive's vectors.jsonl line {number} is damaged ({type(exc).__name__}).") from exc
+        if not embedding or not all(math.isfinite(x) for x in embedding):
+            raise ArchiveRefused(f"The archive's vectors.jsonl line {number} has no usable vector.")
+        if dimension is not None and len(embedding) != dimension:
+            raise ArchiveRefused("The archive's vectors have mixed dimensions; it is damaged.")
+        dimension = len(embedding)
+        chunks.append(chunk)
     return chunks
 
 
-def _seed_index(settings: IndexSettings, meta: dict[str, Any], chunks: list[StoredChunk]) -> int:
-    """Write the exported passages (plus this index's passages of documents the archive does not
+def _verified_chunks(settings: IndexSettings, files: dict[str, bytes], rows: list[StoredChunk],
+                     embeddings: Embeddings | None) -> list[StoredChunk]:
+    """The exported passages that chunking the archive's documents gives, each with metadata rebuilt
+    from its document; ArchiveRefused when a passage is in no document (or its vector is not its
+    text's). A document whose passages are not all in the archive is left to the refresh to embed."""
+    with tempfile.TemporaryDirectory(prefix="kb-verify-") as tmp:
+        root = Path(tmp)
+        for rel, data in files.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        try:
+            loaded = load_all(root)
+        except Exception as exc:  # a loader bug must not turn into a traceback or a half import
+            raise ArchiveRefused(f"The archive's documents cannot be read ({type(exc).__name__}).") from exc
+    expected: dict[str, tuple[Document, Chunk]] = {}
+    for doc in loaded.documents:
+        for chunk in chunk_document(doc, settings.chunk_chars):
+            expected[chunk.chunk_id] = (doc, chunk)
+    by_id: dict[str, StoredChunk] = {}
+    for row in rows:
+        known = expected.get(row.chunk_id)
+        if known is None or known[1].text != row.text:
+            raise ArchiveRefused(
+                f"The archive's passage {row.chunk_id!r} is not in its documents (its text differs from what "
+                "chunking the archived files gives): the archive was altered. Nothing was changed.")
+        by_id.setdefault(row.chunk_id, row)
+    kept: list[StoredChunk] = []
+    for doc in loaded.documents:
+        ids = [cid for cid, (d, _c) in expected.items() if d.doc_id == doc.doc_id]
+        if not all(cid in by_id for cid in ids):
+            continue  # incomplete: the refresh embeds this document afresh
+        for cid in ids:
+            chunk = expected[cid][1]
+            kept.append(StoredChunk(cid, chunk.text, chunk_metadata(doc, chunk), by_id[cid].embedding))
+    _check_vector_sample(settings, kept, expected, embeddings)
+    return kept
+
+
+def _check_vector_sample(settings: IndexSettings, kept: list[StoredChunk],
+                         expected: dict[str, tuple[Document, Chunk]], embeddings: Embeddings | None) -> None:
+    if not kept:
+        return
+    model = embeddings or new_embeddings(settings.embedding_model)
+    sample = random.Random(len(kept)).sample(kept, min(VERIFY_SAMPLE, len(kept)))
+    fresh = model.embed_documents([expected[c.chunk_id][1].embedding_text(expected[c.chunk_id][0].title)
+                                   for c in sample])
+    for chunk, vector in zip(sample, fresh, strict=True):
+        a, b = np.asarray(chunk.embedding, dtype=np.float64), np.asarray(vector, dtype=np.float64)
+        if a.shape != b.shape:
+            raise ArchiveRefused(f"The archive's vectors have {a.size} dimensions; {settings.embedding_model} "
+                                 f"gives {b.size}. Nothing was changed.")
+        cosine = float(a @ b / ((np.linalg.norm(a) * np.linalg.norm(b)) or 1.0))
+        if cosine < VERIFY_MIN_COSINE:
+            raise ArchiveRefused(f"The archive's vector for {chunk.chunk_id!r} does not belong to its passage "
+                                 "(re-embedding it gives another vector): the archive was altered. "
+                                 "Nothing was changed.")
+
+
+def _link_on_path(root: Path, rel: str) -> str | None:
+    """The first part of root/rel (below root) that is a symbolic link or not a folder, if any."""
+    current = root
+    parts = PurePosixPath(rel).parts
+    for i, part in enumerate(parts):
+        current = current / part
+        if current.is_symlink():
+            return current.relative_to(root).as_posix()
+        if i < len(parts) - 1 and current.exists() and not current.is_dir():
+            return current.relative_to(root).as_posix()
+    return None
+
+
+def _write_no_follow(root: Path, rel: str, data: bytes) -> None:
+    """Write root/rel atomically, opening every folder below root with O_NOFOLLOW (a link swapped in
+    after the checks makes the write fail instead of landing elsewhere)."""
+    root.mkdir(parents=True, exist_ok=True)
+    parts = PurePosixPath(rel).parts
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts[:-1]:
+            try:
+                os.mkdir(part, 0o755, dir_fd=fd)
+            except FileExistsError:
+                pass
+            child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        name = parts[-1]
+        tmp = f".{name}.{os.getpid()}.{random.randrange(1 << 30)}.tmp"
+        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=fd)
+        try:
+            with os.fdopen(out, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)  # replaces a link at `name`, never follows it
+        except BaseException:
+            try:
+                os.unlink(tmp, dir_fd=fd)
+            except OSError:
+                pass
+            raise
+    finally:
+        os.close(fd)
+
+
+def _seed_index(settings: IndexSettings, meta: _ExportMeta, chunks: list[StoredChunk]) -> int:
+    """Write the verified passages (plus this index's passages of documents the archive does not
     hold) as a new active generation, so the refresh that follows re-embeds nothing it need not."""
     if not chunks:
         return 0
-    dimensions = {len(c.embedding or []) for c in chunks}
-    if len(dimensions) != 1:
-        raise ValueError("The archive's vectors have mixed dimensions; it is damaged.")
+    dimension = len(chunks[0].embedding or [])
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(settings.index_dir / "refresh.lock"), timeout=600):
         store = Store(settings)
@@ -240,7 +457,7 @@ def _seed_index(settings: IndexSettings, meta: dict[str, Any], chunks: list[Stor
             try:
                 old = store.open_generation(previous.collection)
                 merged += [c for c in store.read_chunks(old, with_embeddings=True)
-                           if c.metadata.get("doc_id") not in exported_docs]
+                           if c.metadata.get("doc_id") not in exported_docs and len(c.embedding or []) == dimension]
             except Exception:
                 pass  # an unreadable old generation: its documents are embedded by the refresh
         seen: set[str] = set()
@@ -253,13 +470,12 @@ def _seed_index(settings: IndexSettings, meta: dict[str, Any], chunks: list[Stor
         collection = store.create_generation(name)
         try:
             store.add_chunks(collection, unique)
-            exported = meta.get("manifest") or {}
             store.write_manifest(Manifest(
-                collection=name, model=settings.embedding_model, dimension=dimensions.pop(),
+                collection=name, model=settings.embedding_model, dimension=dimension,
                 refreshed_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 documents=len({c.metadata.get("doc_id") for c in unique}), chunks=len(unique),
-                languages=dict(exported.get("languages") or {}), chunk_chars=settings.chunk_chars,
-                glossary_hash=str(exported.get("glossary_hash") or ""),
+                languages=dict(Counter(str(c.metadata.get("language")) for c in unique if c.metadata.get("position") == 0)),
+                chunk_chars=settings.chunk_chars, glossary_hash="",  # the refresh that follows sets it
                 previous=previous.collection if previous else None,
             ))
         except BaseException:
@@ -269,27 +485,30 @@ def _seed_index(settings: IndexSettings, meta: dict[str, Any], chunks: list[Stor
 
 
 def import_knowledge(settings: IndexSettings, archive: Path, *, force: bool = False,
-                     bring_up: bool = True) -> ImportSummary:
+                     bring_up: bool = True, embeddings: Embeddings | None = None) -> ImportSummary:
     """Restore an export into this KNOWLEDGE_DIR / DATA_DIR (or CHROMA_URL) and bring the index up.
 
-    Raises ValueError, before changing anything, when the archive is not a valid export, when it
-    was made with another embedding model, or when it would overwrite different local files and
-    `force` is not given."""
-    meta, files, vectors = _read_archive(Path(archive))
-    model = meta.get("embedding_model")
-    if model != settings.embedding_model:
-        raise ValueError(
-            f"The archive was indexed with EMBEDDING_MODEL={model}, but this installation uses "
-            f"{settings.embedding_model}. Set EMBEDDING_MODEL={model} (in .env or the environment) and "
-            "import again, so the index and the questions use the same model.")
+    Raises ArchiveRefused (a ValueError), before changing anything, when the archive is not a valid
+    export, is too big, does not verify, was made with another embedding model, would write through
+    a link, or would overwrite different local files and `force` is not given."""
+    meta, files, vectors = _read_archive(Path(archive), settings.import_max_bytes, settings.import_max_members)
+    if meta.embedding_model != settings.embedding_model:
+        raise ArchiveRefused(
+            f"The archive was indexed with EMBEDDING_MODEL={meta.embedding_model}, but this installation uses "
+            f"{settings.embedding_model}. Set EMBEDDING_MODEL={meta.embedding_model} (in .env or the environment) "
+            "and import again, so the index and the questions use the same model.")
 
     root = settings.knowledge_dir
     summary = ImportSummary()
     conflicts = []
     plan: list[tuple[str, bytes]] = []
     for rel, data in sorted(files.items()):
+        link = _link_on_path(root, rel)
+        if link is not None:
+            raise ArchiveRefused(f"{root / link} is a symbolic link (or not a folder); import never writes "
+                                 "through links. Nothing was changed.")
         path = root / rel
-        if path.is_symlink() or (path.exists() and not path.is_file()):
+        if path.exists() and not path.is_file():
             conflicts.append(rel)
         elif path.exists():
             if path.read_bytes() == data:
@@ -302,19 +521,22 @@ def import_knowledge(settings: IndexSettings, archive: Path, *, force: bool = Fa
             plan.append((rel, data))
     if conflicts:
         shown = ", ".join(conflicts[:10]) + (" …" if len(conflicts) > 10 else "")
-        raise ValueError(f"{len(conflicts)} file(s) in {root} differ from the archive ({shown}); nothing was "
-                         "changed. Use --force to overwrite them with the archive's versions.")
+        raise ArchiveRefused(f"{len(conflicts)} file(s) in {root} differ from the archive ({shown}); nothing was "
+                             "changed. Use --force to overwrite them with the archive's versions.")
+
+    verified: list[StoredChunk] = []
+    if vectors is not None and meta.chunk_chars == settings.chunk_chars:
+        verified = _verified_chunks(settings, files, _parse_vectors(vectors), embeddings)
+
     if root.exists():
         summary.kept = sorted(p.relative_to(root).as_posix() for p in _knowledge_files(root)
                               if p.relative_to(root).as_posix() not in files)
     for rel, data in plan:
-        write_atomic(root / rel, data)
+        _write_no_follow(root, rel, data)
         summary.written.append(rel)
 
     if not bring_up:
         return summary
-    same_chunking = meta.get("chunk_chars") == settings.chunk_chars
-    if vectors is not None and same_chunking:
-        summary.vectors_loaded = _seed_index(settings, meta, _parse_vectors(vectors))
-    summary.refresh = refresh(settings)
+    summary.vectors_loaded = _seed_index(settings, meta, verified)
+    summary.refresh = refresh(settings, embeddings=embeddings)
     return summary

@@ -24,6 +24,7 @@ from indexer.chunking import Chunk, chunk_document
 from indexer.documents import Document, Skipped, load_all
 from indexer.embeddings import new_embeddings
 from indexer.glossary import Glossary
+from indexer.injection import detect as detect_injection
 from indexer.settings import IndexSettings
 from indexer.store import Manifest, Store, StoredChunk, new_generation_name
 
@@ -37,6 +38,15 @@ class RefreshBusy(RuntimeError):
     """Another refresh holds the lock for too long."""
 
 
+@dataclass(frozen=True)
+class Flagged:
+    """A passage that speaks to the reader or the assistant (see injection.py): indexed, never quoted."""
+    path: str
+    chunk_id: str
+    rule: str
+    passage: str
+
+
 @dataclass
 class RefreshSummary:
     added: int = 0
@@ -45,6 +55,7 @@ class RefreshSummary:
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    flagged: list[Flagged] = field(default_factory=list)
     seconds: float = 0.0
     chunks: int = 0
     embedded_chunks: int = 0
@@ -52,13 +63,17 @@ class RefreshSummary:
 
     def line(self) -> str:
         return (f"added {self.added}, updated {self.updated}, removed {self.removed}, "
-                f"unchanged {self.unchanged}, skipped {len(self.skipped)}, {self.seconds:.1f} s")
+                f"unchanged {self.unchanged}, skipped {len(self.skipped)}, {self.seconds:.1f} s"
+                + (f"; {len(self.flagged)} passage(s) flagged and not quoted" if self.flagged else ""))
 
     def to_json(self) -> dict[str, Any]:
         return {
             "added": self.added, "updated": self.updated, "removed": self.removed,
             "unchanged": self.unchanged, "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
-            "warnings": self.warnings, "seconds": round(self.seconds, 2), "chunks": self.chunks,
+            "warnings": self.warnings,
+            "flagged": [{"path": f.path, "chunk_id": f.chunk_id, "rule": f.rule, "passage": f.passage}
+                        for f in self.flagged],
+            "seconds": round(self.seconds, 2), "chunks": self.chunks,
             "embedded_chunks": self.embedded_chunks, "collection": self.collection,
         }
 
@@ -75,7 +90,7 @@ def _tty_progress(total: int) -> Callable[[int], None] | None:
     return bar.update
 
 
-def _metadata(doc: Document, chunk: Chunk) -> dict[str, Any]:
+def chunk_metadata(doc: Document, chunk: Chunk) -> dict[str, Any]:
     return {
         "doc_id": doc.doc_id, "doc_hash": doc.content_hash, "title": doc.title, "url": doc.url,
         "published": doc.published, "fetched": doc.fetched, "language": doc.language, "source": doc.source, "kind": doc.kind,
@@ -83,6 +98,19 @@ def _metadata(doc: Document, chunk: Chunk) -> dict[str, Any]:
         "position": chunk.position, "section": chunk.section, "char_start": chunk.char_start,
         "char_end": chunk.char_end, "group": chunk.chunk_id,
     }
+
+
+def flag_injections(chunks: list[StoredChunk]) -> list[Flagged]:
+    """Mark every passage that breaks an injection rule (metadata `injection` = the rule, "" when
+    clean); run on kept passages too, so a rule change reaches the whole index."""
+    flagged = []
+    for c in chunks:
+        finding = detect_injection(c.text)
+        c.metadata["injection"] = finding.rule if finding else ""
+        if finding:
+            flagged.append(Flagged(str(c.metadata.get("doc_id", "")), c.chunk_id, finding.rule,
+                                   " ".join(c.text.split())[:300]))
+    return flagged
 
 
 def _align_translations(chunks: list[StoredChunk]) -> None:
@@ -175,12 +203,13 @@ def _refresh_locked(settings: IndexSettings, rebuild: bool, embeddings: Embeddin
             if len(vectors) != len(part):
                 raise RuntimeError("the embedding model returned a wrong number of vectors")
             for (doc, chunk), vector in zip(part, vectors, strict=True):
-                keep.append(StoredChunk(chunk.chunk_id, chunk.text, _metadata(doc, chunk), list(vector)))
+                keep.append(StoredChunk(chunk.chunk_id, chunk.text, chunk_metadata(doc, chunk), list(vector)))
             if tick:
                 tick(len(part))
         summary.embedded_chunks = len(to_embed)
 
     _align_translations(keep)
+    summary.flagged = flag_injections(keep)
     dimension = len(keep[0].embedding or []) if keep else (previous.dimension if previous else 0)
     name = new_generation_name()
     collection = store.create_generation(name)

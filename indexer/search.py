@@ -156,7 +156,8 @@ class SearchEngine:
                 f"{self.settings.embedding_model!r}. Searching it with another model would give wrong "
                 "results: rebuild it with `python -m indexer build` (or set EMBEDDING_MODEL back).")
         collection = self.store.open_generation(manifest.collection)
-        chunks = list(self.store.read_chunks(collection))
+        # passages flagged at indexing time (instructions to the reader or the assistant) are never returned
+        chunks = [c for c in self.store.read_chunks(collection) if not c.metadata.get("injection")]
         chunks.sort(key=lambda c: (c.metadata.get("doc_id", ""), int(c.metadata.get("position", 0))))
         ids = [c.chunk_id for c in chunks]
         metas = [c.metadata for c in chunks]

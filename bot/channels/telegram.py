@@ -9,11 +9,11 @@ never holds up other users, and with flood-limit-aware sending (see telegram_sen
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import html
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,6 +47,7 @@ from bot.channels.telegram_send import RETRY_AFTER_RETRIES, FloodLimiter, Sender
 from bot.channels.webhook import WebhookServer, json_response
 from bot.config import Settings
 from bot.conversation import Conversation, User
+from bot.seen import SeenKeys
 from bot.texts import COMMANDS, STAFF_COMMANDS, t
 
 log = logging.getLogger("bot.telegram")
@@ -57,7 +58,8 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 POLL_TIMEOUT = 25  # seconds a getUpdates long poll may wait on Telegram's side
 _VOTE = re.compile(r"^v:(\d{1,18}):([ud])$")
 _EXAMPLE = re.compile(r"^ex:(vi|en):(\d{1,2})$")
-_SEEN_UPDATES = 2048  # webhook update ids remembered, so a redelivered update is answered once
+# webhook update ids taken in, shared by every process on DATA_DIR, so a redelivered update is answered once
+SEEN_TABLE = "telegram_seen"
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -103,7 +105,8 @@ class TelegramChannel:
         self._add_handlers()
         self._started = False
         self._running = False
-        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._seen = SeenKeys(conversation.db, SEEN_TABLE) if self.webhook else None
+        self._bot_key = settings.telegram_bot_token.split(":", 1)[0]  # the bot id: update ids are per bot
         if self.webhook:
             server.add_webhook(WEBHOOK_PATH, self._on_webhook)
 
@@ -229,11 +232,9 @@ class TelegramChannel:
         except Exception:
             log.warning("telegram webhook body is not an update")
             return json_response({"ok": False, "error": "not an update"}, 400)
-        if update.update_id in self._seen:  # Telegram redelivers when an answer was slow
-            return json_response({"ok": True})
-        self._seen[update.update_id] = None
-        while len(self._seen) > _SEEN_UPDATES:
-            self._seen.popitem(last=False)
+        key = f"{self._bot_key}:{update.update_id}"
+        if self._seen is not None and not await asyncio.to_thread(self._seen.first, key):
+            return json_response({"ok": True})  # Telegram redelivers when an answer was slow
         await self.application.update_queue.put(update)
         return json_response({"ok": True})
 

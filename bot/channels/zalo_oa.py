@@ -2,9 +2,12 @@
 
 Events arrive at /zalo/oa/webhook on the shared server. Each carries `X-ZEvent-Signature:
 mac=<hex>` where hex = SHA-256(app_id + raw body + timestamp + OA secret key); anything else is
-refused with 403 and never answered. A valid event is acknowledged at once (Zalo wants 200 within
-about 2 s and redelivers otherwise) and answered in a background task; a redelivered event (same
-msg_id) is answered only once, tracked in the shared SQLite database so several processes agree.
+refused with 403 and never answered. A signed event whose timestamp is more than
+ZALO_OA_EVENT_MAX_AGE_S from the server clock (either way) is refused with 400: a captured event
+cannot be replayed later. A valid event is acknowledged at once (Zalo wants 200 within about 2 s and
+redelivers otherwise) and answered in a background task; a redelivered event (same msg_id, or the
+same signed body when it has no msg_id) is answered only once, tracked in the shared SQLite database
+so several processes agree.
 
 Replies go to POST {ZALO_OA_API_BASE_URL}/v3.0/oa/message/cs with the `access_token` header.
 `error != 0` is a failure even with HTTP 200: an invalid/expired token is refreshed once (see
@@ -30,6 +33,7 @@ from bot.channels.webhook import WebhookServer, json_response
 from bot.channels.zalo_common import ZaloResponder, finish_tasks
 from bot.config import Settings
 from bot.conversation import Conversation, User
+from bot.seen import SeenKeys
 from bot.zalo_tokens import OATokenStore, TokenRefreshError
 
 log = logging.getLogger("bot.zalo_oa")
@@ -43,12 +47,8 @@ TRANSIENT_ERRORS = frozenset({-100, -32})
 NON_TEXT_EVENTS = frozenset({"user_send_image", "user_send_file", "user_send_sticker", "user_send_gif",
                              "user_send_audio", "user_send_video", "user_send_location", "user_send_link",
                              "user_send_business_card"})
-SEEN_DAYS = 3.0
-# event keys (msg_id, or follow/unfollow + user + time) already taken in, shared by every process
-SEEN_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS zalo_oa_seen (event_key TEXT PRIMARY KEY, ts REAL NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS zalo_oa_seen_ts ON zalo_oa_seen(ts)",
-)
+# event keys (msg_id, or a digest of the signed body) already taken in, shared by every process
+SEEN_TABLE = "zalo_oa_seen"
 
 
 def signature(app_id: str, raw_body: bytes, timestamp: str, secret_key: str) -> str:
@@ -77,18 +77,15 @@ class ZaloOAChannel:
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._last_prune = 0.0
         self._started = False
-        with conversation.db.transaction() as conn:
-            for statement in SEEN_SCHEMA:
-                conn.execute(statement)
+        self._seen = SeenKeys(conversation.db, SEEN_TABLE)
         server.add_webhook(WEBHOOK_PATH, self._webhook)
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        await asyncio.to_thread(self._prune_seen)
+        await asyncio.to_thread(self._seen.prune)
         self._started = True
         pair = self.tokens.pair
         if not pair.access_token and not pair.refresh_token:
@@ -127,8 +124,14 @@ class ZaloOAChannel:
                         extra={"event": str(payload.get("event_name", ""))[:40]})
             return json_response({"ok": False, "error": "bad signature"}, 403)
         event = str(payload.get("event_name") or "")
-        key = self._event_key(event, payload)
-        if key and not await asyncio.to_thread(self._first_delivery, key):
+        age = self._age(payload, request)
+        if age is None or abs(age) > self.settings.zalo_oa_event_max_age_s:
+            log.warning("signed Zalo OA event outside the freshness window refused",
+                        extra={"event": event[:40], "age_s": None if age is None else round(age),
+                               "window_s": self.settings.zalo_oa_event_max_age_s})
+            return json_response({"ok": False, "error": "stale event"}, 400)
+        key = self._event_key(raw_body, payload)
+        if not await asyncio.to_thread(self._seen.first, key):
             log.info("redelivered Zalo OA event ignored", extra={"event": event})
             return json_response({"ok": True, "duplicate": True})
         task = asyncio.get_running_loop().create_task(self._handle(event, payload))
@@ -137,29 +140,28 @@ class ZaloOAChannel:
         return json_response({"ok": True})
 
     @staticmethod
-    def _event_key(event: str, payload: dict[str, Any]) -> str:
+    def _age(payload: dict[str, Any], request: web.Request) -> float | None:
+        """Seconds between the event's signed timestamp (Zalo sends milliseconds) and now; None
+        when it is not a number."""
+        raw = payload.get("timestamp")
+        if raw is None:
+            raw = request.headers.get("X-ZEvent-Timestamp", "")
+        try:
+            stamp = float(str(raw).strip())
+        except ValueError:
+            return None
+        if stamp != stamp or stamp in (float("inf"), float("-inf")):
+            return None
+        seconds = stamp / 1000.0 if stamp > 1e11 else stamp  # milliseconds (Zalo) or seconds
+        return time.time() - seconds
+
+    @staticmethod
+    def _event_key(raw_body: bytes, payload: dict[str, Any]) -> str:
         message = payload.get("message")
         if isinstance(message, dict) and message.get("msg_id"):
             return f"msg:{message['msg_id']}"
-        if event in ("follow", "unfollow"):
-            follower = payload.get("follower") if isinstance(payload.get("follower"), dict) else {}
-            return f"{event}:{follower.get('id', '')}:{payload.get('timestamp', '')}"
-        return ""
-
-    def _first_delivery(self, key: str) -> bool:
-        """Record the event key; False when it was recorded before (by any process)."""
-        now = time.time()
-        with self.conversation.db.transaction() as conn:
-            cur = conn.execute("INSERT OR IGNORE INTO zalo_oa_seen(event_key, ts) VALUES (?, ?)", (key, now))
-            first = cur.rowcount == 1
-        if now - self._last_prune > 3600:
-            self._prune_seen()
-        return first
-
-    def _prune_seen(self) -> None:
-        self._last_prune = time.time()
-        with self.conversation.db.transaction() as conn:
-            conn.execute("DELETE FROM zalo_oa_seen WHERE ts < ?", (self._last_prune - SEEN_DAYS * 86400,))
+        # no msg_id (follow, unfollow, or a crafted event): the signed body itself is the identity
+        return "body:" + hashlib.sha256(raw_body).hexdigest()
 
     # -- events ----------------------------------------------------------------------------------
     async def _handle(self, event: str, payload: dict[str, Any]) -> None:
@@ -217,6 +219,7 @@ class ZaloOAChannel:
             if problem is None:
                 code = body.get("error")
                 if code == 0:
+                    self.tokens.delivered()  # readiness follows the current state, not a past failure
                     return True
                 message = str(body.get("message") or "")[:200]
                 if code in TOKEN_ERRORS and not token_refreshed:

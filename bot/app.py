@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.conversation import Conversation
 
 log = logging.getLogger("bot.app")
+PURGE_INTERVAL = 86400.0  # DATA_RETENTION_DAYS is applied at start and then daily
 
 NO_CHANNEL_HINT = (
     "No chat channel is configured, so this is the console chat.\n"
@@ -50,8 +51,23 @@ async def _index_check(conversation: Conversation) -> tuple[bool, str]:
     return True, f"{manifest.documents} documents, {manifest.chunks} passages"
 
 
+async def _retention(conversation: Conversation, stop: asyncio.Event) -> None:
+    """Delete rows older than DATA_RETENTION_DAYS now and then once a day."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(conversation.purge_old)
+        except Exception:
+            log.exception("retention purge failed; trying again later")
+        try:
+            await asyncio.wait_for(stop.wait(), PURGE_INTERVAL)
+        except TimeoutError:
+            pass
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     conversation = Conversation.create(settings)
+    stop = stop or asyncio.Event()
+    retention = asyncio.get_running_loop().create_task(_retention(conversation, stop))
     server = WebhookServer(settings.webhook_host, settings.webhook_port)
     channels = build_channels(settings, conversation, server)
     if not channels:
@@ -59,7 +75,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
         sys.stdout.write(NO_CHANNEL_HINT)
         logging.getLogger().setLevel(logging.WARNING)  # the chat is on this terminal: keep it clean
-        await run_console(conversation)
+        try:
+            await run_console(conversation)
+        finally:
+            stop.set()
+            await retention
         return
     metrics.watch_index(conversation.assistant.engine.manifest)
     server.add_readiness_check("index", lambda: _index_check(conversation))
@@ -83,7 +103,6 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     for channel in channels:
         await channel.start()
     log.info("bot running", extra={"channels": [c.name for c in channels], "port": server.bound_port})
-    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -99,4 +118,6 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             except Exception:
                 log.exception("channel did not stop cleanly", extra={"channel": channel.name})
         await server.stop()
+        stop.set()
+        await retention
         conversation.db.close()

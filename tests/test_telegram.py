@@ -194,7 +194,9 @@ async def test_commands_in_both_languages(fake, bot, lang):
         [switched] = await say(fake, user, "/lang")
         assert switched["text"] == t("language_set", "en")
     [welcome] = await say(fake, user, "/start")
-    assert welcome["text"] == t("welcome", lang)
+    assert welcome["text"] == bot.conversation.welcome(lang)
+    # what is stored, why, for how long and how to delete it, in one paragraph of the welcome
+    assert t("privacy", lang, days=90) in welcome["text"] and "/forget" in welcome["text"]
     assert [b["callback_data"] for b in fake.buttons(welcome)] == [f"ex:{lang}:{i}" for i in range(3)]
     [help_] = await say(fake, user, "/help")
     for name, description in COMMANDS.items():
@@ -335,7 +337,7 @@ async def test_rejected_optional_methods_do_not_stop_the_bot(fake, bot_settings,
         [answer] = await say(fake, 1500, LINKED_QUESTION)
         assert "[1]" in answer["text"]
         [welcome] = await say(fake, 1500, "/start")
-        assert welcome["text"] == t("welcome", "vi")
+        assert welcome["text"] == channel.conversation.welcome("vi")
         assert await channel.ready() == (True, "polling as @hp_policy_bot")
     assert {c.status for c in fake.calls_to("sendChatAction")} == {status}
     assert {c.status for c in fake.calls_to("setMyCommands")} == {status}

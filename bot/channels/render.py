@@ -8,9 +8,18 @@ import html
 from bot.answering.answer import Answer, Citation
 from bot.texts import t
 
+FAQ_PREFIX = "faq/"  # Q&A documents published from cases (bot/faq.py)
+
+
+def _faq_label(c: Citation, lang: str) -> str:
+    """A published officer's answer is cited as "Reply from <department>, <date>"."""
+    return t("faq_cite", lang, department=c.source or "?", date=c.published or t("no_date", lang))
+
 
 def citation_line(c: Citation, lang: str) -> str:
     """[n] title, date, link (or the source's name and 'no link known'), translation label."""
+    if c.doc_id.startswith(FAQ_PREFIX):
+        return f"[{c.n}] {_faq_label(c, lang)}: {c.title}"
     date = c.published or t("no_date", lang)
     where = c.url or f"{c.source + ', ' if c.source else ''}{t('no_link', lang)}"
     label = f" ({t('unofficial', lang)})" if c.unofficial_translation else ""
@@ -34,6 +43,10 @@ def telegram_html(answer: Answer) -> str:
     lang = answer.language
     lines = [body, "", f"<b>{html.escape(t('sources_label', lang))}:</b>"]
     for c in answer.citations:
+        if c.doc_id.startswith(FAQ_PREFIX):
+            lines.append(f"[{c.n}] {html.escape(_faq_label(c, lang), quote=False)}: "
+                         f"{html.escape(c.title, quote=False)}")
+            continue
         date = html.escape(c.published or t("no_date", lang))
         title = html.escape(c.title, quote=False)
         label = f" ({html.escape(t('unofficial', lang))})" if c.unofficial_translation else ""

@@ -250,9 +250,9 @@ class Conversation:
     def privacy(self, lang: str) -> str:
         return t("privacy", lang, days=self.settings.data_retention_days)
 
-    async def forget(self, user: User) -> str:
+    async def forget(self, user: User, lang: str | None = None) -> str:
         """Delete everything about the person (every table); the confirmation in their language."""
-        lang = self.language(user)
+        lang = lang or self.language(user)
         await asyncio.to_thread(forget, self.db, user.channel, user.user_id)
         return t("forget_done", lang)
 

@@ -453,7 +453,8 @@ class TelegramChannel:
     async def _cmd_forget(self, update: Update, context: Context) -> None:
         who = self._who(update)
         if who is not None:
-            await self._say(update, await self.conversation.forget(who[0]))
+            lang = self._lang(who[0], context)
+            await self._say(update, await self.conversation.forget(who[0], lang))
 
     async def _cmd_cases(self, update: Update, context: Context) -> None:
         lang = await self._staff_case_lang(update, context)

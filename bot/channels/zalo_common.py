@@ -179,7 +179,7 @@ class ZaloResponder:
         elif command == "privacy":
             out = conversation.privacy(lang)
         elif command == "forget":
-            out = await conversation.forget(user)
+            out = await conversation.forget(user, lang)
         elif command == "stats":
             out = conversation.stats(lang)
         else:  # gaps

@@ -228,6 +228,39 @@ async def test_staff_stats_and_gaps(fake, bot):
     assert "/reindex" in help_["text"]
 
 
+async def test_staff_commands_answer_only_in_private_or_in_the_staff_group(fake, bot_settings):
+    """An admin's /gaps in an ordinary group must not post other people's questions there; in a
+    private chat or the staff group it shows them with pseudonyms and masked numbers and e-mails."""
+    staff_group, other_group = -100777, -100888
+    async with running(bot_settings(TELEGRAM_STAFF_CHAT_ID=str(staff_group))) as channel:
+        leaky = "My phone is 0912345678 and my ID card 001203004567; is there a one-stop shop for investors?"
+        await say(fake, 1301, leaky)
+        for command in ("/gaps", "/stats", "/cases"):
+            before = len(fake.sent(other_group))
+            fake.send_group_text(STAFF, other_group, command)
+            [reply] = await fake.wait_for_messages(other_group, 1, after=before)
+            assert reply["text"] == t("staff_private", "vi")
+        assert not any("0912345678" in m["text"] or "one-stop" in m["text"] for m in fake.sent(other_group))
+        [private] = await say(fake, STAFF, "/gaps")
+        fake.send_group_text(STAFF, staff_group, "/gaps")
+        [in_staff_group] = await fake.wait_for_messages(staff_group, 1)
+        for reply in (private, in_staff_group):
+            assert "one-stop shop" in reply["text"] and "[phone]" in reply["text"] and "[id number]" in reply["text"]
+            assert "0912345678" not in reply["text"] and "001203004567" not in reply["text"]
+            assert "1301" not in reply["text"] and channel.conversation.who("telegram:1301") in reply["text"]
+
+
+async def test_privacy_and_forget_commands(fake, bot):
+    await say(fake, 1401, "Do investors pay land rent in the free trade zone?")
+    [privacy] = await say(fake, 1401, "/privacy")
+    assert privacy["text"] == t("privacy", "vi", days=90)
+    [done] = await say(fake, 1401, "/forget")
+    assert done["text"] == t("forget_done", "vi")
+    db = bot.conversation.db
+    assert db.query("SELECT COUNT(*) FROM answers WHERE user_key='telegram:1401'")[0][0] == 0
+    assert db.query("SELECT COUNT(*) FROM memory WHERE chat_key='telegram:1401'")[0][0] == 0
+
+
 @pytest.fixture
 def knowledge_with_notices(tmp_path: Path) -> Path:
     """knowledge/ plus 60 short notices: enough documents for /sources to need several messages."""

@@ -106,6 +106,17 @@ class CaseStore:
             conn.execute(f"UPDATE cases SET {columns} WHERE id=?", (*values.values(), case_id))
         return self.get(case_id)
 
+    def claim_post(self, case_id: int) -> bool:
+        """Take the job of announcing a case to staff; False when another process (or task) has it."""
+        with self.db.transaction() as conn:
+            return conn.execute("UPDATE cases SET staff_message_id=0 WHERE id=? AND staff_message_id IS NULL",
+                                (case_id,)).rowcount == 1
+
+    def unclaim_post(self, case_id: int) -> None:
+        """The announcement failed: let the next try have it."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE cases SET staff_message_id=NULL WHERE id=? AND staff_message_id=0", (case_id,))
+
     def posted(self, case_id: int, staff_chat_id: int | str, message_id: int) -> None:
         self._update(case_id, staff_chat_id=str(staff_chat_id), staff_message_id=message_id)
 

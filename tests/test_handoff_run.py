@@ -6,7 +6,8 @@ A refused question → consent → a case posted to the staff group → a staff 
 → the reply reaches the person on Telegram, on Zalo Bot and on Zalo OA; a reply outside the Zalo OA
 messaging window is kept, staff are told, and it goes out at the person's next message; a non-staff
 user replying in the staff group or sending /cases is ignored; `/publish` → the same question is
-answered from the new FAQ document without a restart. Also: rows older than DATA_RETENTION_DAYS are
+answered from the new FAQ document without a restart; a case opened by another process sharing
+DATA_DIR is posted and answered through this one. Also: rows older than DATA_RETENTION_DAYS are
 purged at start, "xóa dữ liệu" deletes a Zalo user's data, and the database files are 0600.
 """
 
@@ -17,15 +18,17 @@ import os
 import shutil
 import sqlite3
 import stat
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from bot.texts import t
-from tests.conftest import KNOWLEDGE
+from tests.conftest import KNOWLEDGE, ROOT
 from tests.fake_telegram import FakeTelegram, parse_html
 from tests.fake_zalo import FakeZalo
+from tests.test_privacy import OPEN_CASE
 from tests.test_run_zalo import BotProcess, bot_env, free_port
 
 pytestmark = pytest.mark.slow
@@ -183,6 +186,15 @@ async def test_ask_an_officer_on_every_channel(data_dir: Path, tmp_path: Path) -
         late = [m for m in zalo.oa_sent[sent_before:] if m.chat_id == "oa-7"]
         assert OFFICER_OA in late[0].text and late[0].text.startswith("👤 Answer from a city officer (case #3)")
         await staff_message("✅ Case #3: delivered to p-")
+
+        # -- another process sharing DATA_DIR opens a case: this bot posts it, and its reply is delivered
+        other = await asyncio.create_subprocess_exec(sys.executable, "-c", OPEN_CASE, str(data_dir / "bot.sqlite3"),
+                                                     "oa-8", cwd=str(ROOT), stdout=asyncio.subprocess.PIPE)
+        out, _ = await asyncio.wait_for(other.communicate(), 60)
+        assert out.decode().strip() == "4"
+        await staff_message("Case #4 ", 30)
+        tg.reply_in_group(ADMIN, STAFF_GROUP, post_of(4), "Xin chào, đây là câu trả lời.")
+        assert await zalo.wait_for(lambda: any(m.chat_id == "oa-8" and "hồ sơ #4" in m.text for m in zalo.oa_sent), 60)
 
         # -- /publish → the same question is answered from the new FAQ document, no restart
         before = len(staff_posts())

@@ -65,6 +65,7 @@ _HANDOFF = re.compile(r"^ho:(\d{1,18})$")  # the person agrees to forward a ques
 _CASE_BUTTON = re.compile(r"^c([xpl]):(\d{1,18})$")  # staff: close hint, publish, list cases
 STAFF_MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
 MEMBER_CACHE_SECONDS = 300.0
+UNPOSTED_INTERVAL = 5.0  # seconds between looks for cases opened by other processes, not yet posted
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -130,6 +131,7 @@ class TelegramChannel:
         self._running = False
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._members: dict[int, tuple[float, bool]] = {}
+        self._poster: asyncio.Task[None] | None = None
         self.staff_chat_id = settings.telegram_staff_chat_id
         conversation.handoff.deliverers[self.name] = self._deliver
         if self.staff_chat_id is not None:
@@ -219,9 +221,15 @@ class TelegramChannel:
                                             bootstrap_retries=5, error_callback=self._polling_error)
             self._running = True
             log.info("telegram polling started", extra={"username": app.bot.username})
+        if self.staff_chat_id is not None:
+            self._poster = asyncio.get_running_loop().create_task(self._post_unposted())
 
     async def stop(self) -> None:
         self._running = False
+        if self._poster is not None:
+            self._poster.cancel()
+            await asyncio.gather(self._poster, return_exceptions=True)
+            self._poster = None
         app = self.application
         if not self._started:
             return
@@ -534,16 +542,37 @@ class TelegramChannel:
                                       InlineKeyboardButton(publish, callback_data=f"cp:{case.id}"),
                                       InlineKeyboardButton(listing, callback_data=f"cl:{case.id}")]])
 
+    async def _post_case(self, case: Case) -> None:
+        """Post a new case to the staff group, once (whichever process claims it first)."""
+        cases = self.conversation.cases
+        if self.staff_chat_id is None or not await asyncio.to_thread(cases.claim_post, case.id):
+            return
+        try:
+            sent = await self.sender.send_text(self.staff_chat_id, self._case_post(case),
+                                               self._case_buttons(case, self.staff_lang))
+        except BaseException:
+            await asyncio.to_thread(cases.unclaim_post, case.id)
+            raise
+        await asyncio.to_thread(cases.posted, case.id, self.staff_chat_id, sent[-1].message_id)
+
+    async def _post_unposted(self) -> None:
+        """Cases opened where no staff group is served (another process, a failed post) get posted."""
+        while True:
+            try:
+                for case in await asyncio.to_thread(self.conversation.cases.unposted):
+                    await self._post_case(case)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("could not post waiting cases to the staff group", extra={"error": type(exc).__name__})
+            await asyncio.sleep(UNPOSTED_INTERVAL)
+
     async def _staff_event(self, event: str, case: Case) -> None:
         """Tell the staff group: a new case (posted with its buttons), or a late delivery."""
         if self.staff_chat_id is None:
             return
         if event == "new":
-            sent = await self.sender.send_text(self.staff_chat_id, self._case_post(case),
-                                               self._case_buttons(case, self.staff_lang))
-            if sent:
-                await asyncio.to_thread(self.conversation.cases.posted, case.id, self.staff_chat_id,
-                                        sent[-1].message_id)
+            await self._post_case(case)
         elif event == "delivered_late":
             text = t("staff_delivered_late", self.staff_lang, case=case.id, who=self.conversation.who(case.user_key))
             await self.sender.send_text(self.staff_chat_id, text, reply_to=case.staff_message_id)

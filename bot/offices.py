@@ -41,9 +41,19 @@ class Office:
         return ". ".join(parts) + (f" ({source}: {self.source})." if self.source else ".")
 
 
+def _singular(word: str) -> str:
+    """A crude English singular (embassies -> embassy, delegations -> delegation); Vietnamese words
+    do not inflect and are short, so they pass unchanged."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
 def _words(text: str) -> str:
-    """Folded words separated by single spaces (punctuation dropped)."""
-    return " ".join(re.sub(r"[^\w]+", " ", fold(text or "")).split())
+    """Folded, singular words separated by single spaces (punctuation dropped)."""
+    return " ".join(_singular(w) for w in re.sub(r"[^\w]+", " ", fold(text or "")).split())
 
 
 def _load(path: Path) -> list[Office]:

@@ -152,6 +152,8 @@ async def test_word_commands_in_both_languages(polling: Running) -> None:
     assert (await say(polling, "Giới thiệu", "c-about")).startswith("Trợ lý chính sách Hải Phòng")
     welcome = await say(polling, "start", "c-start")
     assert welcome.startswith("Hello!") and "• What is special about Resolution 226?" in welcome
+    assert t("privacy", "en", days=90) in welcome  # what is stored, why, how long, how to delete it
+    assert await say(polling, "privacy", "c-start") == t("privacy", "en", days=90)
     assert (await say(polling, "Bắt đầu", "c-start-vi")).startswith("Xin chào!")
     assert await say(polling, "stats", "c-en") == t("staff_only", "vi")  # c-en chose Vietnamese above
     staff = await say(polling, "stats", "staff-1")

@@ -159,6 +159,10 @@ class ZaloResponder:
         if command in STAFF_ONLY and not self.is_staff(user):
             await self._send_all(send, conversation.staff_only(lang))
             return
+        if command in STAFF_ONLY and user.chat_id and user.chat_id != user.user_id:
+            # staff views hold other people's questions: never in a group chat
+            await self._send_all(send, t("staff_private", lang))
+            return
         if command == "help":
             out = self.help_text(lang, self.is_staff(user))
         elif command == "start":

@@ -250,6 +250,33 @@ async def test_staff_commands_answer_only_in_private_or_in_the_staff_group(fake,
             assert "1301" not in reply["text"] and channel.conversation.who("telegram:1301") in reply["text"]
 
 
+async def test_a_case_closed_without_an_answer_tells_the_person_the_reason(fake, bot_settings):
+    staff_group = -100999
+    async with running(bot_settings(TELEGRAM_STAFF_CHAT_ID=str(staff_group), DEFAULT_LANGUAGE="en")):
+        [refusal] = await say(fake, 1501, "Is there a one-stop shop for investors in the free trade zone?")
+        [offer] = [b["callback_data"] for b in fake.buttons(refusal) if b["callback_data"].startswith("ho:")]
+        fake.press_button(1501, offer)
+        [opened] = await fake.wait_for_messages(1501, 1, after=1)
+        assert opened["text"] == t("case_opened", "en", case=1)
+        [post] = await fake.wait_for_messages(staff_group, 1)
+        assert post["text"].startswith("📨 Case #1 · English · telegram · p-")
+        fake.press_button(1501, offer)  # pressed again: no second case
+        [again] = await fake.wait_for_messages(1501, 1, after=2)
+        assert again["text"] == t("handoff_expired", "en")
+        fake.send_group_text(1502, staff_group, "/close 1 not staff")  # not staff: ignored
+        [usage] = await say(fake, STAFF, "/close 1")
+        assert usage["text"] == t("close_usage", "en")
+        [closed] = await say(fake, STAFF, "/close 1 The free trade zone has no one-stop desk yet.")
+        assert closed["text"].startswith(t("staff_closed", "en", case=1))
+        [told] = await fake.wait_for_messages(1501, 1, after=3)
+        assert told["text"] == t("case_closed_person", "en", case=1,
+                                 question="Is there a one-stop shop for investors in the free trade zone?",
+                                 reason="The free trade zone has no one-stop desk yet.")
+        [cases] = await say(fake, STAFF, "/cases")
+        assert cases["text"] == t("cases_none", "en")
+        assert fake.sent(1502) == [] and len(fake.sent(staff_group)) == 1
+
+
 async def test_privacy_and_forget_commands(fake, bot):
     await say(fake, 1401, "Do investors pay land rent in the free trade zone?")
     [privacy] = await say(fake, 1401, "/privacy")

@@ -170,7 +170,7 @@ async def test_ask_an_officer_on_every_channel(data_dir: Path, tmp_path: Path) -
         zalo.close_window("oa-7")
         tg.reply_in_group(ADMIN, STAFF_GROUP, post_of(3), OFFICER_OA)
         note = await staff_message("⚠️ Case #3: could not be delivered")
-        assert "outside the messaging window" in text_of(note) and "next writes" in text_of(note)
+        assert t("why_window", "en") in text_of(note) and "next writes" in text_of(note)
         assert any(r.get("error") == -213 for r in zalo.oa_rejected)
         assert not any(OFFICER_OA in m.text for m in zalo.oa_sent)
         before = len(staff_posts())

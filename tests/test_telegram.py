@@ -134,13 +134,17 @@ async def test_lang_switch_changes_the_answer_language(fake, bot):
 async def test_example_button_asks_that_question(fake, bot):
     [welcome] = await say(fake, 1004, "/start")
     buttons = fake.buttons(welcome)
-    assert [b["text"] for b in buttons] == EXAMPLES["vi"]
+    assert [b["text"] for b in buttons] == [*EXAMPLES["vi"], t("officer_button", "vi")]
     assert all(len(b["callback_data"].encode()) <= 64 for b in buttons)
     fake.press_button(1004, buttons[0]["callback_data"])
     [answer] = await fake.wait_for_messages(1004, 1, after=1)
     assert EXAMPLES["vi"][0] in visible(answer)
     assert t("sources_label", "vi") in answer["text"]
     assert len(fake.buttons(answer)) == 2  # votable like any answer
+    # the last button asks for an officer: the question just asked is offered for forwarding
+    fake.press_button(1004, buttons[-1]["callback_data"], message_id=None)
+    [offer] = await fake.wait_for_messages(1004, 1, after=2)
+    assert EXAMPLES["vi"][0] in offer["text"] and fake.buttons(offer)[0]["callback_data"].startswith("ho:")
 
 
 async def test_edited_message_is_answered_as_a_new_question(fake, bot):
@@ -197,7 +201,7 @@ async def test_commands_in_both_languages(fake, bot, lang):
     assert welcome["text"] == bot.conversation.welcome(lang)
     # what is stored, why, for how long and how to delete it, in one paragraph of the welcome
     assert t("privacy", lang, days=90) in welcome["text"] and "/forget" in welcome["text"]
-    assert [b["callback_data"] for b in fake.buttons(welcome)] == [f"ex:{lang}:{i}" for i in range(3)]
+    assert [b["callback_data"] for b in fake.buttons(welcome)] == [*(f"ex:{lang}:{i}" for i in range(3)), f"ao:{lang}"]
     [help_] = await say(fake, user, "/help")
     for name, description in COMMANDS.items():
         assert f"/{name} — {description[lang]}" in help_["text"]

@@ -49,7 +49,7 @@ from bot.channels.telegram_send import RETRY_AFTER_RETRIES, FloodLimiter, Sender
 from bot.channels.webhook import WebhookServer, json_response
 from bot.config import Settings
 from bot.conversation import Conversation, User
-from bot.handoff import DELIVERED, FAILED
+from bot.handoff import DELIVERED, FAILED, WINDOW
 from bot.texts import COMMANDS, STAFF_COMMANDS, t
 
 log = logging.getLogger("bot.telegram")
@@ -62,6 +62,7 @@ _VOTE = re.compile(r"^v:(\d{1,18}):([ud])$")
 _EXAMPLE = re.compile(r"^ex:(vi|en):(\d{1,2})$")
 _SEEN_UPDATES = 2048  # webhook update ids remembered, so a redelivered update is answered once
 _HANDOFF = re.compile(r"^ho:(\d{1,18})$")  # the person agrees to forward a question
+_ASK_OFFICER = re.compile(r"^ao:(vi|en)$")  # the person asks for an officer (welcome button)
 _CASE_BUTTON = re.compile(r"^c([xpl]):(\d{1,18})$")  # staff: close hint, publish, list cases
 STAFF_MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
 MEMBER_CACHE_SECONDS = 300.0
@@ -356,6 +357,7 @@ class TelegramChannel:
         self.conversation.record_event(user, "start")
         buttons = [[InlineKeyboardButton(q, callback_data=f"ex:{lang}:{i}")]
                    for i, q in enumerate(self.conversation.examples(lang))]
+        buttons.append([InlineKeyboardButton(t("officer_button", lang), callback_data=f"ao:{lang}")])
         await self._say(update, self.conversation.welcome(lang), InlineKeyboardMarkup(buttons))
 
     async def _cmd_help(self, update: Update, context: Context) -> None:
@@ -516,7 +518,8 @@ class TelegramChannel:
         who = self.conversation.who(case.user_key)
         if status == DELIVERED:
             return t("staff_delivered", lang, case=case.id, who=who)
-        return t("staff_undelivered", lang, case=case.id, who=who, error=case.delivery_error or status)
+        why = t("why_window", lang) if status == WINDOW else t("why_failed", lang)
+        return t("staff_undelivered", lang, case=case.id, who=who, error=why)
 
     # -- cases: the staff group ------------------------------------------------------------------
     @property
@@ -690,6 +693,9 @@ class TelegramChannel:
             await self._answer_query(query)
             reply = await self.conversation.accept_handoff(user, int(m.group(1)))
             await self.sender.send_text(chat_id, reply.answer.text)
+        elif m := _ASK_OFFICER.match(data):
+            await self._answer_query(query)
+            await self._answer(user, chat_id, t("officer_words", m.group(1)))
         elif m := _CASE_BUTTON.match(data):
             await self._on_case_button(query, user, m.group(1), int(m.group(2)))
         elif m := _EXAMPLE.match(data):

@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.conversation import Conversation
 
 log = logging.getLogger("bot.app")
+PURGE_INTERVAL = 86400.0  # DATA_RETENTION_DAYS is applied at start and then daily
 
 NO_CHANNEL_HINT = (
     "No chat channel is configured, so this is the console chat.\n"
@@ -51,8 +52,23 @@ async def _index_check(conversation: Conversation) -> tuple[bool, str]:
     return True, f"{manifest.documents} documents, {manifest.chunks} passages"
 
 
+async def _retention(conversation: Conversation, stop: asyncio.Event) -> None:
+    """Delete rows older than DATA_RETENTION_DAYS now and then once a day."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(conversation.purge_old)
+        except Exception:
+            log.exception("retention purge failed; trying again later")
+        try:
+            await asyncio.wait_for(stop.wait(), PURGE_INTERVAL)
+        except TimeoutError:
+            pass
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     conversation = Conversation.create(settings)
+    stop = stop or asyncio.Event()
+    retention = asyncio.get_running_loop().create_task(_retention(conversation, stop))
     server = WebhookServer(settings.webhook_host, settings.webhook_port, limits=ConnectionLimits(
         settings.webhook_max_connections, settings.webhook_header_timeout, settings.webhook_body_timeout,
         settings.webhook_idle_timeout))
@@ -62,7 +78,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
         sys.stdout.write(NO_CHANNEL_HINT)
         logging.getLogger().setLevel(logging.WARNING)  # the chat is on this terminal: keep it clean
-        await run_console(conversation)
+        try:
+            await run_console(conversation)
+        finally:
+            stop.set()
+            await retention
         return
     metrics.watch_index(conversation.assistant.engine.manifest)
     server.add_readiness_check("index", lambda: _index_check(conversation))
@@ -86,7 +106,6 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     for channel in channels:
         await channel.start()
     log.info("bot running", extra={"channels": [c.name for c in channels], "port": server.bound_port})
-    stop = stop or asyncio.Event()
     sync_task = None
     if settings.sync_interval:
         sync_task = asyncio.create_task(conversation.syncer.every(settings.sync_interval, stop))
@@ -109,4 +128,6 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             except Exception:
                 log.exception("channel did not stop cleanly", extra={"channel": channel.name})
         await server.stop()
+        stop.set()
+        await retention
         conversation.db.close()

@@ -96,6 +96,7 @@ class Settings:
     telegram_webhook_url: str = ""
     telegram_webhook_secret: str = ""
     telegram_admin_ids: frozenset[int] = field(default_factory=frozenset)
+    telegram_staff_chat_id: int | None = None
     # Zalo Bot Platform
     zalo_bot_token: str = ""
     zalo_bot_api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
@@ -113,6 +114,8 @@ class Settings:
     # portal sync on a schedule (seconds; 0 = off)
     sync_interval: float = 0.0
     zalo_oa_event_max_age_s: int = 300
+    # personal data
+    data_retention_days: int = 90
     # operations
     log_format: str = "auto"  # auto | json | text
     log_level: str = "INFO"
@@ -183,6 +186,10 @@ class Settings:
             admins = frozenset(int(x) for x in re.split(r"[,\s]+", admin_raw.strip()) if x)
         except ValueError as exc:
             raise SettingsError("TELEGRAM_ADMIN_IDS must be Telegram user ids (numbers) separated by commas.") from exc
+        staff_raw = env.get("TELEGRAM_STAFF_CHAT_ID", "").strip()
+        if staff_raw and not re.fullmatch(r"-?\d{1,20}", staff_raw):
+            raise SettingsError("TELEGRAM_STAFF_CHAT_ID must be a Telegram chat id (a number; groups are "
+                                f"negative, e.g. -1001234567890), got {staff_raw!r}.")
         zalo_admins = frozenset(x for x in re.split(r"[,\s]+", env.get("ZALO_ADMIN_IDS", "").strip()) if x)
 
         oa_fields = ["ZALO_OA_APP_ID", "ZALO_OA_SECRET_KEY"]
@@ -223,6 +230,7 @@ class Settings:
             telegram_webhook_url=webhook_url,
             telegram_webhook_secret=secret,
             telegram_admin_ids=admins,
+            telegram_staff_chat_id=int(staff_raw) if staff_raw else None,
             zalo_bot_token=env.get("ZALO_BOT_TOKEN", "").strip(),
             zalo_bot_api_base_url=_url(env, "ZALO_BOT_API_BASE_URL", "https://bot-api.zaloplatforms.com/bot"),
             zalo_bot_webhook_url=zalo_webhook,
@@ -237,6 +245,7 @@ class Settings:
             zalo_admin_ids=zalo_admins,
             sync_interval=_interval(env, "SYNC_INTERVAL"),
             zalo_oa_event_max_age_s=_int(env, "ZALO_OA_EVENT_MAX_AGE_S", 300, 5, 86400),
+            data_retention_days=_int(env, "DATA_RETENTION_DAYS", 90, 1, 3650),
             log_format=log_format,
             log_level=(env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"),
         )

@@ -16,9 +16,14 @@ from typing import Any
 from bot import metrics
 from bot.answering.answer import Answer
 from bot.answering.assistant import Assistant
+from bot.cases import Case, CaseStore
 from bot.config import Settings
+from bot.faq import write_faq
+from bot.handoff import DELIVERED, HandOff, is_consent, officer_request
 from bot.language import detect, other
 from bot.memory import ChatMemory
+from bot.offices import Office, Offices
+from bot.privacy import forget, mask, pseudonym, purge
 from bot.ratelimit import RateLimiter
 from bot.staff import Gap, StaffLog
 from bot.storage import Database
@@ -26,6 +31,7 @@ from bot.syncing import Syncer
 from bot.texts import COMMANDS, EXAMPLES, STAFF_COMMANDS, t
 from indexer.refresh import RefreshSummary, refresh
 from indexer.search import IndexNotReady
+from indexer.text import squash
 
 log = logging.getLogger("bot.conversation")
 
@@ -51,7 +57,9 @@ class User:
 class Reply:
     answer: Answer
     answer_id: int | None  # set when the reply is an answer that can be voted on
-    kind: str  # answer | refusal | rate_limited | invalid | error
+    kind: str  # answer | refusal | handoff_offer | case_opened | rate_limited | invalid | error
+    offer_id: int | None = None  # set when the person may forward the question to an officer
+    office: Office | None = None  # the office that fits the question's topic (with an offer)
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,9 @@ class Conversation:
         self.limiter = RateLimiter(db, settings.rate_limit_per_minute)
         self._refresh_lock = asyncio.Lock()
         self.syncer = Syncer(settings.index)
+        self.cases = CaseStore(db)
+        self.offices = Offices(settings.index.knowledge_dir)
+        self.handoff = HandOff(db, self.cases, self.offices)
 
     @classmethod
     def create(cls, settings: Settings) -> Conversation:
@@ -121,6 +132,10 @@ class Conversation:
         if not self.limiter.allow(user.key):
             metrics.RATE_LIMITED.labels(user.channel).inc()
             return self._notice(text, lang, "rate_limited", "rate_limited")
+        await self.deliver_waiting(user)
+        handed = await self._handoff_step(user, text, lang)
+        if handed is not None:
+            return handed
         started = time.perf_counter()
         try:
             answer, seconds, answer_id = await asyncio.to_thread(self._answer_and_record, user, text, started)
@@ -133,12 +148,136 @@ class Conversation:
             return self._notice(text, lang, "error", "error")
         metrics.ANSWER_SECONDS.observe(seconds)
         metrics.QUESTIONS.labels(user.channel, answer.language).inc()
-        if answer.refused:
-            metrics.REFUSALS.labels(user.channel, answer.language).inc()
         log.info("answered", extra={"channel": user.channel, "language": answer.language,
                                     "refused": answer.refused, "citations": len(answer.citations),
                                     "seconds": round(seconds, 4), "composer": answer.composer})
-        return Reply(answer, answer_id, "refusal" if answer.refused else "answer")
+        if answer.refused:
+            metrics.REFUSALS.labels(user.channel, answer.language).inc()
+            offer_id = await asyncio.to_thread(self.handoff.offer, user.key, user.chat_id or user.user_id,
+                                               answer.language, text, "refused")
+            return Reply(answer, answer_id, "refusal", offer_id,
+                         self.offices.office_for(text, answer.language))
+        return Reply(answer, answer_id, "answer")
+
+    # -- hand-off to an officer ------------------------------------------------------------------
+    async def _handoff_step(self, user: User, text: str, lang: str) -> Reply | None:
+        """A consent to a pending offer opens a case; a request for an officer makes an offer."""
+        if is_consent(text) and await asyncio.to_thread(self.handoff.has_offer, user.key):
+            return await self.accept_handoff(user)
+        request = officer_request(text)
+        if request is None:
+            return None
+        if request:
+            question, qlang = request, detect(request, lang) if not self.preferred_language(user) else lang
+        else:
+            last = await asyncio.to_thread(self.handoff.last_question, user.key)
+            if last is None:
+                return self._notice(text, lang, "handoff_need_question", "invalid")
+            question, qlang = last[0], last[1]
+        offer_id = await asyncio.to_thread(self.handoff.offer, user.key, user.chat_id or user.user_id, qlang,
+                                           question, "requested")
+        office = self.offices.office_for(question, qlang)
+        body = t("handoff_request", qlang, question=question[:300], how="{how}")
+        return Reply(Answer(question, qlang, body, True, (), "notice"), None, "handoff_offer", offer_id, office)
+
+    def offer_text(self, reply: Reply, words: bool) -> str:
+        """The hand-off offer that goes with a reply: press a button, or (Zalo) answer "yes"."""
+        lang = reply.answer.language
+        how = t("handoff_how_word" if words else "handoff_how_button", lang)
+        if reply.kind == "handoff_offer":
+            text = reply.answer.text.replace("{how}", how)
+        else:
+            text = t("handoff_offer", lang, how=how)
+        if reply.office is not None:
+            text += "\n" + t("handoff_office", lang, office=reply.office.line(lang))
+        return text
+
+    async def accept_handoff(self, user: User, offer_id: int | None = None) -> Reply:
+        """The person agreed: open the case, tell staff, and say so with the case number."""
+        case = await asyncio.to_thread(self.handoff.accept, user.channel, user.key, offer_id)
+        lang = self.language(user)
+        if case is None:
+            return self._notice("", lang, "handoff_expired", "invalid")
+        await self.handoff.tell_staff("new", case)
+        text = t("case_opened", case.language, case=case.id)
+        return Reply(Answer(case.question, case.language, text, False, (), "notice"), None, "case_opened")
+
+    async def deliver_waiting(self, user: User) -> None:
+        """Officer replies (or closing notes) the person has not received yet go out now."""
+        waiting = await asyncio.to_thread(self.cases.waiting_for, user.key)
+        for case in waiting:
+            if await self.handoff.deliver(case, self.person_text(case)) == DELIVERED:
+                fresh = await asyncio.to_thread(self.cases.get, case.id)
+                await self.handoff.tell_staff("delivered_late", fresh or case)
+
+    @staticmethod
+    def person_text(case: Case) -> str:
+        if case.status == "closed":
+            return t("case_closed_person", case.language, case=case.id, question=case.question[:200],
+                     reason=case.close_reason)
+        return t("officer_reply", case.language, case=case.id, question=case.question[:300], reply=case.reply)
+
+    async def staff_answer(self, case_id: int, reply: str) -> tuple[Case | None, str]:
+        """An officer answered: store it and deliver it; (case, delivery status)."""
+        case = await asyncio.to_thread(self.cases.answer, case_id, reply)
+        if case is None:
+            return None, ""
+        status = await self.handoff.deliver(case, self.person_text(case))
+        return await asyncio.to_thread(self.cases.get, case_id), status
+
+    async def staff_close(self, case_id: int, reason: str) -> tuple[Case | None, str]:
+        case = await asyncio.to_thread(self.cases.close, case_id, reason)
+        if case is None:
+            return None, ""
+        status = await self.handoff.deliver(case, self.person_text(case))
+        return await asyncio.to_thread(self.cases.get, case_id), status
+
+    def who(self, user_key: str) -> str:
+        """The pseudonymous id staff see instead of a chat id."""
+        return pseudonym(self.db, user_key)
+
+    def cases_text(self, lang: str) -> str:
+        cases = self.cases.open_cases()
+        if not cases:
+            return t("cases_none", lang)
+        lines = [t("cases_head", lang, count=len(cases))]
+        now = time.time()
+        for c in cases:
+            flag = f" ⚠️ {t('cases_undelivered', lang)}" if c.delivery == "undelivered" else ""
+            lines.append(f"#{c.id} · {c.age(now)} · {c.language} · {c.channel} · {self.who(c.user_key)}{flag}: "
+                         f"{mask(c.question)[:160]}")
+        return "\n".join(lines)
+
+    # -- personal data ---------------------------------------------------------------------------
+    def privacy(self, lang: str) -> str:
+        return t("privacy", lang, days=self.settings.data_retention_days)
+
+    async def forget(self, user: User, lang: str | None = None) -> str:
+        """Delete everything about the person (every table); the confirmation in their language."""
+        lang = lang or self.language(user)
+        await asyncio.to_thread(forget, self.db, user.channel, user.user_id)
+        return t("forget_done", lang)
+
+    async def publish(self, case_id: int, department: str, lang: str) -> str:
+        """Write the case's answer as a Q&A document under knowledge/faq/ and refresh the index."""
+        case = await asyncio.to_thread(self.cases.get, case_id)
+        if case is None:
+            return t("case_unknown", lang, case=case_id)
+        if not case.reply:
+            return t("publish_unanswered", lang, case=case_id)
+        department = department.strip() or case.department or case.office or (
+            "cán bộ thành phố" if case.language == "vi" else "city staff")
+        knowledge = self.settings.index.knowledge_dir
+        path = await asyncio.to_thread(write_faq, knowledge, case, department)
+        relative = path.relative_to(knowledge).as_posix()
+        await asyncio.to_thread(self.cases.published_as, case_id, relative, department)
+        summary = await self.reindex(lang)
+        log.info("case published", extra={"case": case_id, "path": relative})
+        return t("published", lang, case=case_id, path=f"knowledge/{relative}", department=department,
+                 date=time.strftime("%Y-%m-%d"), summary=summary)
+
+    def purge_old(self) -> dict[str, int]:
+        return purge(self.db, self.settings.data_retention_days)
 
     def _answer_and_record(self, user: User, text: str, started: float) -> tuple[Answer, float, int]:
         """Answer and store the exchange in one worker job: under a burst of questions, recording an
@@ -161,7 +300,9 @@ class Conversation:
 
     # -- fixed texts -----------------------------------------------------------------------------
     def welcome(self, lang: str) -> str:
-        return t("welcome", lang)
+        """The greeting, the personal-data paragraph, then the invitation to ask (examples follow)."""
+        greeting, _, invitation = t("welcome", lang).rpartition("\n\n")
+        return f"{greeting}\n\n{self.privacy(lang)}\n\n{invitation}"
 
     def examples(self, lang: str) -> list[str]:
         return list(EXAMPLES.get(lang, EXAMPLES["en"]))
@@ -241,11 +382,26 @@ class Conversation:
         return self.staff.gaps(limit=limit)
 
     def gaps_text(self, lang: str, limit: int = 10) -> str:
+        """Refused or down-voted questions and open cases, grouped by topic (the office that fits),
+        askers shown by pseudonym, phone/ID numbers and e-mail addresses masked."""
         gaps = self.gaps(lang, limit)
-        if not gaps:
+        cases = [c for c in self.cases.open_cases() if c.status == "open"]
+        if not gaps and not cases:
             return t("gaps_none", lang)
-        lines = [t("gaps_head", lang)]
+        names = {o.id: o.name for o in self.offices.offices(lang)}
+        groups: dict[str, list[str]] = {}
         for g in gaps:
-            lines.append(f"• {g.question} — ×{g.count} (refused {g.refused}, 👎 {g.down_votes})"
-                         if lang == "en" else f"• {g.question} — ×{g.count} (từ chối {g.refused}, 👎 {g.down_votes})")
+            who = ", ".join(self.who(u) for u in g.users[:3]) + (" …" if len(g.users) > 3 else "")
+            counts = (f"×{g.count} (refused {g.refused}, 👎 {g.down_votes})" if lang == "en"
+                      else f"×{g.count} (từ chối {g.refused}, 👎 {g.down_votes})")
+            topic = names.get(self.offices.topic(g.question) or "", t("gaps_topic_other", lang))
+            groups.setdefault(topic, []).append(f"• {mask(g.question)} — {counts} [{who}]")
+        for c in cases:
+            topic = names.get(self.offices.topic(c.question) or "", t("gaps_topic_other", lang))
+            groups.setdefault(topic, []).append(
+                f"• {mask(squash(c.question))[:200]} — {t('gaps_open_cases', lang)} #{c.id} [{self.who(c.user_key)}]")
+        lines = [t("gaps_head", lang)]
+        for topic in sorted(groups, key=lambda k: (-len(groups[k]), k)):
+            lines.append(f"\n{topic} ({len(groups[topic])}):")
+            lines.extend(groups[topic])
         return "\n".join(lines)

@@ -18,6 +18,7 @@ class Gap:
     count: int
     refused: int
     down_votes: int
+    users: tuple[str, ...] = ()  # user keys of the askers (show them only as pseudonyms)
 
 
 class StaffLog:
@@ -56,20 +57,22 @@ class StaffLog:
         """The most frequent recent questions that were refused or voted down."""
         since = time.time() - days * 86400
         rows = self.db.query(
-            "SELECT a.question, a.refused, COALESCE(SUM(CASE WHEN v.vote < 0 THEN 1 ELSE 0 END), 0) AS down "
+            "SELECT a.question, a.user_key, a.refused, COALESCE(SUM(CASE WHEN v.vote < 0 THEN 1 ELSE 0 END), 0) AS down "
             "FROM answers a LEFT JOIN votes v ON v.answer_id = a.id WHERE a.ts >= ? "
             "GROUP BY a.id HAVING a.refused = 1 OR down > 0", (since,))
         grouped: dict[str, list[int]] = {}
         shown: dict[str, str] = {}
+        users: dict[str, dict[str, None]] = {}
         for row in rows:
             key = squash(row["question"].lower())
             shown.setdefault(key, squash(row["question"])[:200])
+            users.setdefault(key, {})[row["user_key"]] = None
             entry = grouped.setdefault(key, [0, 0, 0])
             entry[0] += 1
             entry[1] += int(row["refused"])
             entry[2] += int(row["down"])
         ranked = sorted(grouped.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
-        return [Gap(shown[k], v[0], v[1], v[2]) for k, v in ranked]
+        return [Gap(shown[k], v[0], v[1], v[2], tuple(users[k])) for k, v in ranked]
 
     def usage(self, days: float = 7) -> dict[str, int]:
         since = time.time() - days * 86400

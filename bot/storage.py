@@ -1,9 +1,12 @@
 """The bot's SQLite database under DATA_DIR: staff data (answers, votes, refused questions), user
-preferences, chat memory and rate-limit windows. WAL mode and short transactions make it safe to
-share between several bot processes on one host and keep it whole through a crash mid-write."""
+preferences, chat memory, rate-limit windows and the cases handed to city staff. WAL mode and short
+transactions make it safe to share between several bot processes on one host and keep it whole
+through a crash mid-write. It holds personal data, so the file and its WAL/SHM companions are
+readable by their owner only (0600)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -57,15 +60,67 @@ CREATE TABLE IF NOT EXISTS events (
     user_key TEXT NOT NULL,
     kind TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS cases (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    updated REAL NOT NULL,
+    channel TEXT NOT NULL,
+    user_key TEXT NOT NULL,
+    chat_id TEXT NOT NULL,
+    language TEXT NOT NULL,
+    question TEXT NOT NULL,
+    turns TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    office TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'open',
+    staff_chat_id TEXT NOT NULL DEFAULT '',
+    staff_message_id INTEGER,
+    reply TEXT NOT NULL DEFAULT '',
+    department TEXT NOT NULL DEFAULT '',
+    close_reason TEXT NOT NULL DEFAULT '',
+    delivery TEXT NOT NULL DEFAULT '',
+    delivery_error TEXT NOT NULL DEFAULT '',
+    published TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS cases_user ON cases(user_key, status);
+CREATE INDEX IF NOT EXISTS cases_post ON cases(staff_chat_id, staff_message_id);
+CREATE TABLE IF NOT EXISTS handoff_offers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    user_key TEXT NOT NULL,
+    chat_id TEXT NOT NULL,
+    language TEXT NOT NULL,
+    question TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS handoff_offers_user ON handoff_offers(user_key, ts);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
+PRIVATE = 0o600  # data files: owner read/write only
+
+
+def _private_file(path: Path) -> None:
+    """Create `path` 0600 if it is missing, or bring an existing one to 0600 (best effort)."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE)
+        os.close(fd)
+        os.chmod(path, PRIVATE)
+    except OSError:
+        pass
 
 
 class Database:
     """One connection per process, serialised by a lock; every write is one transaction."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, mode=0o700)
         self.path = path
+        # SQLite gives the WAL and SHM files the database file's permissions: create it private first
+        _private_file(path)
         self._conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False,
                                      isolation_level=None)
         self._conn.row_factory = sqlite3.Row
@@ -76,6 +131,10 @@ class Database:
             self._conn.execute("PRAGMA busy_timeout=30000")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(SCHEMA)
+        for suffix in ("-wal", "-shm"):
+            companion = path.with_name(path.name + suffix)
+            if companion.exists():
+                _private_file(companion)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

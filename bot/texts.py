@@ -152,13 +152,128 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "gaps_none": {"vi": "Chưa có câu hỏi nào bị từ chối hoặc bị đánh giá 👎.",
                   "en": "No refused or down-voted questions yet."},
+    # -- personal data ---------------------------------------------------------------------------
+    "privacy": {
+        "vi": ("Dữ liệu cá nhân (Nghị định 13/2023/NĐ-CP): để trả lời và bổ sung kho tài liệu, trợ lý lưu mã "
+               "trò chuyện của bạn, câu hỏi và câu trả lời, lượt đánh giá 👍/👎, ngôn ngữ bạn chọn và các câu hỏi "
+               "bạn chuyển cho cán bộ (hồ sơ), không dùng cho mục đích khác. Dữ liệu tự xóa sau {days} ngày; "
+               "gửi /forget (trên Zalo: «xóa dữ liệu») để xóa toàn bộ ngay, /privacy để xem lại."),
+        "en": ("Personal data (Decree 13/2023/ND-CP): to answer you and to improve the knowledge base the assistant "
+               "keeps your chat id, your questions and the answers, your 👍/👎 votes, your language choice and "
+               "the questions you hand to city staff (cases), for no other purpose. It is deleted after {days} "
+               "days; send /forget (on Zalo: “delete my data”) to delete it all now, /privacy to read this again."),
+    },
+    "forget_done": {
+        "vi": ("Đã xóa toàn bộ dữ liệu trợ lý lưu về bạn: câu hỏi, câu trả lời, lượt đánh giá, ngôn ngữ đã chọn, "
+               "lịch sử trò chuyện và hồ sơ chuyển cán bộ."),
+        "en": ("Done: everything the assistant kept about you has been deleted (questions, answers, votes, "
+               "language choice, chat memory and cases)."),
+    },
+    # -- hand-off to an officer --------------------------------------------------------------------
+    "handoff_offer": {
+        "vi": "Bạn có muốn chuyển câu hỏi này cho cán bộ thành phố không? Câu trả lời sẽ được gửi về cuộc trò chuyện này. {how}",
+        "en": "Would you like me to forward this question to a city officer? Their answer will come to this chat. {how}",
+    },
+    "handoff_request": {
+        "vi": "Tôi có thể chuyển câu hỏi sau cho cán bộ thành phố: «{question}». {how}",
+        "en": "I can forward this question to a city officer: “{question}”. {how}",
+    },
+    "handoff_office": {"vi": "Cơ quan phụ trách nội dung này: {office}", "en": "The office for this topic: {office}"},
+    "handoff_how_button": {"vi": "Bấm «Chuyển cho cán bộ» bên dưới.", "en": "Press “Forward to an officer” below."},
+    "handoff_how_word": {"vi": "Trả lời «có» để chuyển.", "en": "Reply “yes” to forward it."},
+    "handoff_button": {"vi": "📨 Chuyển cho cán bộ", "en": "📨 Forward to an officer"},
+    "handoff_need_question": {
+        "vi": "Bạn hãy gõ câu hỏi trước, sau đó gửi «gặp cán bộ» để tôi chuyển câu hỏi cho cán bộ thành phố.",
+        "en": "Please type your question first, then send “talk to an officer” and I will forward it to city staff.",
+    },
+    "handoff_expired": {
+        "vi": "Đề nghị chuyển câu hỏi đã hết hạn hoặc đã được gửi. Hãy đặt lại câu hỏi.",
+        "en": "That offer has expired or was already used. Please ask your question again.",
+    },
+    "case_opened": {
+        "vi": ("Đã chuyển câu hỏi của bạn cho cán bộ thành phố, mã hồ sơ #{case}. Câu trả lời của cán bộ sẽ được "
+               "gửi về cuộc trò chuyện này."),
+        "en": ("Your question has been forwarded to city staff as case #{case}. An officer's answer will come to "
+               "this chat."),
+    },
+    "officer_reply": {
+        "vi": "👤 Trả lời của cán bộ thành phố (hồ sơ #{case})\nCâu hỏi của bạn: {question}\n\n{reply}",
+        "en": "👤 Answer from a city officer (case #{case})\nYour question: {question}\n\n{reply}",
+    },
+    "case_closed_person": {
+        "vi": "Hồ sơ #{case} («{question}») đã được cán bộ đóng mà không có câu trả lời. Lý do: {reason}",
+        "en": "Your question (case #{case}, “{question}”) was closed by city staff without an answer. Reason: {reason}",
+    },
+    # -- staff side of cases -------------------------------------------------------------------------
+    "staff_case_post": {
+        "vi": ("📨 Hồ sơ #{case} · {language} · {channel} · {who}\nLý do: {reason}\nCơ quan: {office}\n\n"
+               "Câu hỏi:\n{question}{turns}\n\nTrả lời (reply) tin nhắn này để trả lời người hỏi: nội dung được gửi "
+               "nguyên văn."),
+        "en": ("📨 Case #{case} · {language} · {channel} · {who}\nWhy: {reason}\nOffice: {office}\n\n"
+               "Question:\n{question}{turns}\n\nReply to this message to answer: your reply goes to the person "
+               "as you write it."),
+    },
+    "staff_turns": {"vi": "\n\nCác lượt trước:\n{turns}", "en": "\n\nEarlier turns:\n{turns}"},
+    "reason_refused": {"vi": "trợ lý không trả lời được", "en": "the assistant could not answer"},
+    "reason_requested": {"vi": "người hỏi muốn gặp cán bộ", "en": "the person asked for an officer"},
+    "lang_vi": {"vi": "tiếng Việt", "en": "Vietnamese"},
+    "lang_en": {"vi": "tiếng Anh", "en": "English"},
+    "staff_delivered": {"vi": "✅ Hồ sơ #{case}: đã gửi tới {who}.", "en": "✅ Case #{case}: delivered to {who}."},
+    "staff_undelivered": {
+        "vi": "⚠️ Hồ sơ #{case}: chưa gửi được tới {who} ({error}). Sẽ gửi khi người hỏi nhắn tin lần tới.",
+        "en": "⚠️ Case #{case}: could not be delivered to {who} ({error}). It will be delivered when the person next writes.",
+    },
+    "staff_delivered_late": {
+        "vi": "✅ Hồ sơ #{case}: đã gửi tới {who} khi người hỏi nhắn tin lại.",
+        "en": "✅ Case #{case}: delivered to {who} now that the person wrote again.",
+    },
+    "why_window": {"vi": "ngoài khung thời gian Zalo OA cho phép nhắn tin tư vấn",
+                   "en": "outside Zalo OA's messaging window"},
+    "why_failed": {"vi": "kênh nhắn tin không nhận tin", "en": "the channel did not take the message"},
+    "officer_words": {"vi": "gặp cán bộ", "en": "talk to an officer"},
+    "officer_button": {"vi": "📨 Hỏi cán bộ thành phố", "en": "📨 Ask a city officer"},
+    "staff_closed": {"vi": "Hồ sơ #{case} đã đóng.", "en": "Case #{case} closed."},
+    "cases_head": {"vi": "Hồ sơ đang mở ({count}):", "en": "Open cases ({count}):"},
+    "cases_none": {"vi": "Không có hồ sơ nào đang mở.", "en": "No open cases."},
+    "cases_undelivered": {"vi": "chưa gửi được", "en": "not delivered"},
+    "close_usage": {
+        "vi": "Cú pháp: /close MÃ_HỒ_SƠ LÝ_DO (lý do được gửi tới người hỏi).",
+        "en": "Use: /close CASE REASON (the reason is sent to the person).",
+    },
+    "close_hint": {
+        "vi": "Để đóng hồ sơ #{case}, gửi: /close {case} <lý do>",
+        "en": "To close case #{case}, send: /close {case} <reason>",
+    },
+    "publish_usage": {"vi": "Cú pháp: /publish MÃ_HỒ_SƠ [cơ quan trả lời]",
+                      "en": "Use: /publish CASE [answering department]"},
+    "publish_unanswered": {"vi": "Hồ sơ #{case} chưa có câu trả lời của cán bộ để đăng.",
+                           "en": "Case #{case} has no officer's answer to publish yet."},
+    "published": {
+        "vi": ("Đã đăng hồ sơ #{case} thành {path} và cập nhật kho: từ nay trợ lý trả lời câu hỏi này từ tài liệu "
+               "đó, ghi nguồn «Trả lời của {department}, {date}». {summary}"),
+        "en": ("Case #{case} published as {path} and indexed: the assistant now answers this question from it, "
+               "cited as “Reply from {department}, {date}”. {summary}"),
+    },
+    "case_unknown": {"vi": "Không có hồ sơ #{case}.", "en": "No case #{case}."},
+    "case_finished": {"vi": "Hồ sơ #{case} đã được xử lý ({status}).", "en": "Case #{case} is already {status}."},
+    "staff_private": {
+        "vi": "Lệnh cán bộ chỉ dùng trong cuộc trò chuyện riêng với bot hoặc trong nhóm cán bộ.",
+        "en": "Staff commands work only in a private chat with the bot or in the staff group.",
+    },
+    "faq_cite": {"vi": "Trả lời của {department}, {date}", "en": "Reply from {department}, {date}"},
+    "gaps_topic_other": {"vi": "Chủ đề khác", "en": "Other topics"},
+    "gaps_open_cases": {"vi": "hồ sơ đang mở", "en": "open case"},
     # Zalo shows no buttons or slash menus: commands are words, in either language.
     "zalo_commands": {
         "vi": ("trợ giúp — cách dùng\nbắt đầu — lời chào và câu hỏi mẫu\nnguồn — kho tài liệu có gì\n"
-               "giới thiệu — giới thiệu trợ lý\ntiếng Việt / English — chọn ngôn ngữ trả lời"),
+               "giới thiệu — giới thiệu trợ lý\ntiếng Việt / English — chọn ngôn ngữ trả lời\n"
+               "gặp cán bộ — chuyển câu hỏi cho cán bộ thành phố\nquyền riêng tư — dữ liệu được lưu\n"
+               "xóa dữ liệu — xóa mọi dữ liệu về bạn"),
         "en": ("help — how to use the assistant\nstart — welcome and example questions\n"
                "sources — what the knowledge base holds\nabout — about this assistant\n"
-               "English / tiếng Việt — choose the answer language"),
+               "English / tiếng Việt — choose the answer language\n"
+               "talk to an officer — forward your question to city staff\nprivacy — what is stored\n"
+               "delete my data — delete everything about you"),
     },
     "zalo_staff_commands": {
         "vi": "reindex — cập nhật kho tài liệu\nstats — thống kê kho và lượt dùng\ngaps — câu hỏi chưa trả lời được",
@@ -176,12 +291,17 @@ COMMANDS: dict[str, dict[str, str]] = {
     "lang": {"vi": "đổi ngôn ngữ Việt/Anh", "en": "switch Vietnamese/English"},
     "sources": {"vi": "kho tài liệu có gì", "en": "what the knowledge base holds"},
     "about": {"vi": "giới thiệu trợ lý", "en": "about this assistant"},
+    "privacy": {"vi": "dữ liệu được lưu và thời hạn", "en": "what is stored and for how long"},
+    "forget": {"vi": "xóa mọi dữ liệu về bạn", "en": "delete everything about you"},
 }
 
 STAFF_COMMANDS: dict[str, dict[str, str]] = {
     "reindex": {"vi": "cập nhật kho tài liệu", "en": "refresh the knowledge index"},
     "stats": {"vi": "thống kê kho và lượt dùng", "en": "index and usage statistics"},
     "gaps": {"vi": "câu hỏi chưa trả lời được", "en": "questions the knowledge base misses"},
+    "cases": {"vi": "hồ sơ chuyển cán bộ đang mở", "en": "open cases handed to staff"},
+    "close": {"vi": "đóng hồ sơ kèm lý do", "en": "close a case with a reason"},
+    "publish": {"vi": "đăng câu trả lời thành tài liệu hỏi đáp", "en": "publish a case's answer as a Q&A document"},
     "sync": {"vi": "đồng bộ các cổng thông tin", "en": "sync the portals in sources.yaml"},
 }
 

@@ -11,7 +11,8 @@ answers (`wait_for_messages`). Switches make it misbehave like the real service:
 status)` answers a method with 400/404 from now on, `rate_limit_next_send(retry_after)` answers
 the next sendMessage with 429, `fail_next(method, status, description)` answers the next call of a
 method with any error (502 Bad Gateway by default), and `hold(chat_id)` keeps sendMessage calls for
-a chat waiting until `release(chat_id)`.
+a chat waiting until `release(chat_id)`. `members[chat_id][user_id]` is the membership status
+getChatMember reports ("member", "administrator", "creator"; anyone else is "left").
 
 Usage:
     async with FakeTelegram() as tg:
@@ -122,6 +123,7 @@ class FakeTelegram:
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.messages: dict[int, dict[str, Any]] = {}  # message_id -> Message the bot sent
         self.rejected: dict[str, int] = {}
+        self.members: dict[int, dict[int, str]] = {}  # chat id -> user id -> status (getChatMember)
         self._held: dict[int, asyncio.Event] = {}
         self._failures: dict[str, list[tuple[int, str, dict[str, Any] | None]]] = {}
         self._update_ids = itertools.count(1)
@@ -297,6 +299,18 @@ class FakeTelegram:
         message = self.text_message(user_id, text, chat_id=group_id, chat_type="supergroup",
                                     reply_to_bot=reply_to_bot)
         return self.enqueue(self.update_for("message", message))
+
+    def reply_in_group(self, user_id: int, group_id: int, message_id: int, text: str) -> dict[str, Any]:
+        """A group member replies to the bot's message `message_id` in that group."""
+        message = self.text_message(user_id, text, chat_id=group_id, chat_type="supergroup")
+        original = self.messages.get(message_id)
+        if original is None or original["chat"]["id"] != group_id:
+            raise KeyError(f"the bot sent no message {message_id} in chat {group_id}")
+        message["reply_to_message"] = dict(original)
+        return self.enqueue(self.update_for("message", message))
+
+    def send_group_command(self, user_id: int, group_id: int, command: str) -> dict[str, Any]:
+        return self.send_group_text(user_id, group_id, command if command.startswith("/") else "/" + command)
 
     def edit_text(self, original: dict[str, Any], new_text: str) -> dict[str, Any]:
         """The user edits a message they sent earlier (`original` is the update from send_text)."""
@@ -514,6 +528,20 @@ class FakeTelegram:
             message["reply_markup"] = markup
         self.messages[message["message_id"]] = message
         return message
+
+    async def _api_getChatMember(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._require(params, "chat_id", "user_id")
+        status = self.members.get(params["chat_id"], {}).get(params["user_id"], "left")
+        member: dict[str, Any] = {"status": status, "user": self._user(params["user_id"])}
+        if status == "administrator":
+            member.update({"can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+                           "can_delete_messages": True, "can_manage_video_chats": True,
+                           "can_restrict_members": True, "can_promote_members": False, "can_change_info": True,
+                           "can_invite_users": True, "can_post_stories": False, "can_edit_stories": False,
+                           "can_delete_stories": False})
+        elif status == "creator":
+            member["is_anonymous"] = False
+        return member
 
     async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
         self._require(params, "chat_id", "action")

@@ -7,7 +7,9 @@ One server speaks three APIs:
 - the Official Account API at /v3.0/oa/message/cs: the `access_token` header must be the token
   currently valid, otherwise {"error": -216, "message": "Access token is invalid"} with HTTP 200;
   `fail_next_sends(n)` makes the next n sends fail with a transient error, `permanent_error` makes
-  every send fail with that code;
+  every send fail with that code; `close_window(user_id)` puts a person outside the window for
+  consultation messages (sends to them are answered {"error": -213, ...} as the OA API does) until
+  they write again (an event posted through `post_oa_event` reopens it);
 - OAuth at /v4/oa/access_token: checks the `secret_key` header and that the refresh token is the
   live one (single use: a spent one is refused), issues a new pair each time and counts refreshes.
 
@@ -60,6 +62,7 @@ class FakeZalo:
     webhook: dict[str, str] = field(default_factory=dict)
     permanent_error: int | None = None
     refresh_waits_for_rejections: int = 0  # hold a refresh until this many sends were rejected
+    outside_window: set[str] = field(default_factory=set)  # OA users the OA may not message now
 
     def __post_init__(self) -> None:
         self._updates: asyncio.Queue[Any] = asyncio.Queue()
@@ -212,6 +215,10 @@ class FakeZalo:
         event.update(extra)
         return event
 
+    def close_window(self, user_id: str) -> None:
+        """The person has not interacted with the OA within the consultation window."""
+        self.outside_window.add(user_id)
+
     def sign(self, raw_body: bytes, timestamp: str, secret_key: str | None = None) -> str:
         """X-ZEvent-Signature for a body: mac=sha256(app_id + body + timestamp + OA secret key)."""
         key = self.oa_secret_key if secret_key is None else secret_key
@@ -222,6 +229,9 @@ class FakeZalo:
                             secret_key: str | None = None) -> tuple[int, Any]:
         """POST an event to the bot's OA webhook as Zalo would; (status, JSON answer)."""
         raw = json.dumps(event, ensure_ascii=False).encode()
+        sender = event.get("sender") if isinstance(event.get("sender"), dict) else {}
+        if signed and sender.get("id"):
+            self.outside_window.discard(str(sender["id"]))  # the person wrote: the window is open again
         headers = {"Content-Type": "application/json"}
         if signed:
             headers["X-ZEvent-Signature"] = self.sign(raw, str(event.get("timestamp", "")), secret_key)
@@ -250,6 +260,9 @@ class FakeZalo:
         text = message.get("text")
         if not recipient.get("user_id") or not isinstance(text, str) or not 1 <= len(text) <= BOT_TEXT_LIMIT:
             return await self._reject({"error": -201, "message": "Parameters are invalid"})
+        if str(recipient["user_id"]) in self.outside_window:
+            return await self._reject({"error": -213, "message": "User has not interacted with the OA in the "
+                                                                 "allowed time to send consultation messages"})
         saved: bool | None = None
         if self.token_file is not None:
             try:

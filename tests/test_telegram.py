@@ -134,13 +134,17 @@ async def test_lang_switch_changes_the_answer_language(fake, bot):
 async def test_example_button_asks_that_question(fake, bot):
     [welcome] = await say(fake, 1004, "/start")
     buttons = fake.buttons(welcome)
-    assert [b["text"] for b in buttons] == EXAMPLES["vi"]
+    assert [b["text"] for b in buttons] == [*EXAMPLES["vi"], t("officer_button", "vi")]
     assert all(len(b["callback_data"].encode()) <= 64 for b in buttons)
     fake.press_button(1004, buttons[0]["callback_data"])
     [answer] = await fake.wait_for_messages(1004, 1, after=1)
     assert EXAMPLES["vi"][0] in visible(answer)
     assert t("sources_label", "vi") in answer["text"]
     assert len(fake.buttons(answer)) == 2  # votable like any answer
+    # the last button asks for an officer: the question just asked is offered for forwarding
+    fake.press_button(1004, buttons[-1]["callback_data"], message_id=None)
+    [offer] = await fake.wait_for_messages(1004, 1, after=2)
+    assert EXAMPLES["vi"][0] in offer["text"] and fake.buttons(offer)[0]["callback_data"].startswith("ho:")
 
 
 async def test_edited_message_is_answered_as_a_new_question(fake, bot):
@@ -194,8 +198,10 @@ async def test_commands_in_both_languages(fake, bot, lang):
         [switched] = await say(fake, user, "/lang")
         assert switched["text"] == t("language_set", "en")
     [welcome] = await say(fake, user, "/start")
-    assert welcome["text"] == t("welcome", lang)
-    assert [b["callback_data"] for b in fake.buttons(welcome)] == [f"ex:{lang}:{i}" for i in range(3)]
+    assert welcome["text"] == bot.conversation.welcome(lang)
+    # what is stored, why, for how long and how to delete it, in one paragraph of the welcome
+    assert t("privacy", lang, days=90) in welcome["text"] and "/forget" in welcome["text"]
+    assert [b["callback_data"] for b in fake.buttons(welcome)] == [*(f"ex:{lang}:{i}" for i in range(3)), f"ao:{lang}"]
     [help_] = await say(fake, user, "/help")
     for name, description in COMMANDS.items():
         assert f"/{name} — {description[lang]}" in help_["text"]
@@ -224,6 +230,66 @@ async def test_staff_stats_and_gaps(fake, bot):
     assert gaps["text"].startswith(t("gaps_head", "vi")) and "What is the weather today?" in gaps["text"]
     [help_] = await say(fake, STAFF, "/help")
     assert "/reindex" in help_["text"]
+
+
+async def test_staff_commands_answer_only_in_private_or_in_the_staff_group(fake, bot_settings):
+    """An admin's /gaps in an ordinary group must not post other people's questions there; in a
+    private chat or the staff group it shows them with pseudonyms and masked numbers and e-mails."""
+    staff_group, other_group = -100777, -100888
+    async with running(bot_settings(TELEGRAM_STAFF_CHAT_ID=str(staff_group))) as channel:
+        leaky = "My phone is 0912345678 and my ID card 001203004567; is there a one-stop shop for investors?"
+        await say(fake, 1301, leaky)
+        for command in ("/gaps", "/stats", "/cases"):
+            before = len(fake.sent(other_group))
+            fake.send_group_text(STAFF, other_group, command)
+            [reply] = await fake.wait_for_messages(other_group, 1, after=before)
+            assert reply["text"] == t("staff_private", "vi")
+        assert not any("0912345678" in m["text"] or "one-stop" in m["text"] for m in fake.sent(other_group))
+        [private] = await say(fake, STAFF, "/gaps")
+        fake.send_group_text(STAFF, staff_group, "/gaps")
+        [in_staff_group] = await fake.wait_for_messages(staff_group, 1)
+        for reply in (private, in_staff_group):
+            assert "one-stop shop" in reply["text"] and "[phone]" in reply["text"] and "[id number]" in reply["text"]
+            assert "0912345678" not in reply["text"] and "001203004567" not in reply["text"]
+            assert "1301" not in reply["text"] and channel.conversation.who("telegram:1301") in reply["text"]
+
+
+async def test_a_case_closed_without_an_answer_tells_the_person_the_reason(fake, bot_settings):
+    staff_group = -100999
+    async with running(bot_settings(TELEGRAM_STAFF_CHAT_ID=str(staff_group), DEFAULT_LANGUAGE="en")):
+        [refusal] = await say(fake, 1501, "Is there a one-stop shop for investors in the free trade zone?")
+        [offer] = [b["callback_data"] for b in fake.buttons(refusal) if b["callback_data"].startswith("ho:")]
+        fake.press_button(1501, offer)
+        [opened] = await fake.wait_for_messages(1501, 1, after=1)
+        assert opened["text"] == t("case_opened", "en", case=1)
+        [post] = await fake.wait_for_messages(staff_group, 1)
+        assert post["text"].startswith("📨 Case #1 · English · telegram · p-")
+        fake.press_button(1501, offer)  # pressed again: no second case
+        [again] = await fake.wait_for_messages(1501, 1, after=2)
+        assert again["text"] == t("handoff_expired", "en")
+        fake.send_group_text(1502, staff_group, "/close 1 not staff")  # not staff: ignored
+        [usage] = await say(fake, STAFF, "/close 1")
+        assert usage["text"] == t("close_usage", "en")
+        [closed] = await say(fake, STAFF, "/close 1 The free trade zone has no one-stop desk yet.")
+        assert closed["text"].startswith(t("staff_closed", "en", case=1))
+        [told] = await fake.wait_for_messages(1501, 1, after=3)
+        assert told["text"] == t("case_closed_person", "en", case=1,
+                                 question="Is there a one-stop shop for investors in the free trade zone?",
+                                 reason="The free trade zone has no one-stop desk yet.")
+        [cases] = await say(fake, STAFF, "/cases")
+        assert cases["text"] == t("cases_none", "en")
+        assert fake.sent(1502) == [] and len(fake.sent(staff_group)) == 1
+
+
+async def test_privacy_and_forget_commands(fake, bot):
+    await say(fake, 1401, "Do investors pay land rent in the free trade zone?")
+    [privacy] = await say(fake, 1401, "/privacy")
+    assert privacy["text"] == t("privacy", "vi", days=90)
+    [done] = await say(fake, 1401, "/forget")
+    assert done["text"] == t("forget_done", "vi")
+    db = bot.conversation.db
+    assert db.query("SELECT COUNT(*) FROM answers WHERE user_key='telegram:1401'")[0][0] == 0
+    assert db.query("SELECT COUNT(*) FROM memory WHERE chat_key='telegram:1401'")[0][0] == 0
 
 
 @pytest.fixture
@@ -335,7 +401,7 @@ async def test_rejected_optional_methods_do_not_stop_the_bot(fake, bot_settings,
         [answer] = await say(fake, 1500, LINKED_QUESTION)
         assert "[1]" in answer["text"]
         [welcome] = await say(fake, 1500, "/start")
-        assert welcome["text"] == t("welcome", "vi")
+        assert welcome["text"] == channel.conversation.welcome("vi")
         assert await channel.ready() == (True, "polling as @hp_policy_bot")
     assert {c.status for c in fake.calls_to("sendChatAction")} == {status}
     assert {c.status for c in fake.calls_to("setMyCommands")} == {status}

@@ -127,6 +127,16 @@ async def test_group_mention_is_answered_in_the_group(polling: Running) -> None:
     assert_plain_cited(to_chat(fake, "group-9"), "Sources")
 
 
+async def test_staff_words_in_a_group_do_not_show_other_peoples_questions(polling: Running) -> None:
+    fake = polling.fake
+    await say(polling, "My phone is 0912345678: what is the weather today?", "asker-1")
+    fake.queue_update(fake.text_event("gaps", user_id="staff-1", chat_id="group-7", chat_type="GROUP"))
+    assert await fake.wait_for(lambda: to_chat(fake, "group-7"), 60)
+    assert [m.text for m in to_chat(fake, "group-7")] == [t("staff_private", "vi")]
+    private = await say(polling, "gaps", "staff-1")
+    assert "weather today" in private and "[phone]" in private and "0912345678" not in private
+
+
 async def test_images_stickers_and_unsupported_get_a_short_text_hint(polling: Running) -> None:
     fake = polling.fake
     for n, event in enumerate(("message.image.received", "message.sticker.received",
@@ -152,6 +162,8 @@ async def test_word_commands_in_both_languages(polling: Running) -> None:
     assert (await say(polling, "Giới thiệu", "c-about")).startswith("Trợ lý chính sách Hải Phòng")
     welcome = await say(polling, "start", "c-start")
     assert welcome.startswith("Hello!") and "• What is special about Resolution 226?" in welcome
+    assert t("privacy", "en", days=90) in welcome  # what is stored, why, how long, how to delete it
+    assert await say(polling, "privacy", "c-start") == t("privacy", "en", days=90)
     assert (await say(polling, "Bắt đầu", "c-start-vi")).startswith("Xin chào!")
     assert await say(polling, "stats", "c-en") == t("staff_only", "vi")  # c-en chose Vietnamese above
     staff = await say(polling, "stats", "staff-1")

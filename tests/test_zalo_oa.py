@@ -267,6 +267,7 @@ async def test_follow_gets_the_welcome_and_unfollow_is_recorded_silently(oa: Run
     assert await fake.wait_for(lambda: to_user(fake, "f-1"), 30)
     welcome = to_user(fake, "f-1")[0].text
     assert welcome.startswith("Xin chào!") and "• Nghị quyết 226 có gì đặc biệt?" in welcome
+    assert t("privacy", "vi", days=90) in welcome and "«xóa dữ liệu»" in welcome
     assert (await fake.post_oa_event(oa.url, fake.oa_event("unfollow", user_id="f-1")))[0] == 200
     assert (await fake.post_oa_event(oa.url, fake.oa_event("user_seen_message", user_id="f-1")))[0] == 200
     assert "Commands:" in await say(oa, "help", "f-1")  # handled after the unfollow (same user, in order)

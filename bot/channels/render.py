@@ -8,6 +8,13 @@ import html
 from bot.answering.answer import Answer, Citation
 from bot.texts import t
 
+FAQ_PREFIX = "faq/"  # Q&A documents published from cases (bot/faq.py)
+
+
+def _faq_label(c: Citation, lang: str) -> str:
+    """A published officer's answer is cited as "Reply from <department>, <date>"."""
+    return t("faq_cite", lang, department=c.source or "?", date=c.published or t("no_date", lang))
+
 
 def citation_date(c: Citation, lang: str) -> str:
     """The published date; for a synced page that states none, the day it was fetched."""
@@ -27,6 +34,8 @@ def recency_note(c: Citation, lang: str) -> str:
 
 def citation_line(c: Citation, lang: str) -> str:
     """[n] title, date, link (or the source's name and 'no link known'), translation label."""
+    if c.doc_id.startswith(FAQ_PREFIX):
+        return f"[{c.n}] {_faq_label(c, lang)}: {c.title}"
     date = citation_date(c, lang)
     where = c.url or f"{c.source + ', ' if c.source else ''}{t('no_link', lang)}"
     label = f" ({t('unofficial', lang)})" if c.unofficial_translation else ""
@@ -50,6 +59,10 @@ def telegram_html(answer: Answer) -> str:
     lang = answer.language
     lines = [body, "", f"<b>{html.escape(t('sources_label', lang))}:</b>"]
     for c in answer.citations:
+        if c.doc_id.startswith(FAQ_PREFIX):
+            lines.append(f"[{c.n}] {html.escape(_faq_label(c, lang), quote=False)}: "
+                         f"{html.escape(c.title, quote=False)}")
+            continue
         date = html.escape(citation_date(c, lang), quote=False)
         note = html.escape(recency_note(c, lang), quote=False)
         title = html.escape(c.title, quote=False)

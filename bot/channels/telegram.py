@@ -14,6 +14,7 @@ import hmac
 import html
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,11 +43,13 @@ from telegram.ext import (
 )
 
 from bot import metrics
+from bot.cases import Case
 from bot.channels.render import telegram_html
 from bot.channels.telegram_send import RETRY_AFTER_RETRIES, FloodLimiter, Sender, with_network_retries
 from bot.channels.webhook import WebhookServer, json_response
 from bot.config import Settings
 from bot.conversation import Conversation, User
+from bot.handoff import DELIVERED, FAILED, WINDOW
 from bot.seen import SeenKeys
 from bot.texts import COMMANDS, STAFF_COMMANDS, t
 
@@ -60,6 +63,12 @@ _VOTE = re.compile(r"^v:(\d{1,18}):([ud])$")
 _EXAMPLE = re.compile(r"^ex:(vi|en):(\d{1,2})$")
 # webhook update ids taken in, shared by every process on DATA_DIR, so a redelivered update is answered once
 SEEN_TABLE = "telegram_seen"
+_HANDOFF = re.compile(r"^ho:(\d{1,18})$")  # the person agrees to forward a question
+_ASK_OFFICER = re.compile(r"^ao:(vi|en)$")  # the person asks for an officer (welcome button)
+_CASE_BUTTON = re.compile(r"^c([xpl]):(\d{1,18})$")  # staff: close hint, publish, list cases
+STAFF_MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
+MEMBER_CACHE_SECONDS = 300.0
+UNPOSTED_INTERVAL = 5.0  # seconds between looks for cases opened by other processes, not yet posted
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -81,11 +90,29 @@ def webhook_url(configured: str) -> str:
     return configured
 
 
-def vote_markup(answer_id: int, chosen: bool | None = None) -> InlineKeyboardMarkup:
+def vote_markup(answer_id: int, chosen: bool | None = None,
+                extra: InlineKeyboardButton | None = None) -> InlineKeyboardMarkup:
+    """👍/👎 under an answer; `extra` (the hand-off button under a refusal) goes on its own row above."""
     up = "👍 ✓" if chosen is True else "👍"
     down = "👎 ✓" if chosen is False else "👎"
-    return InlineKeyboardMarkup([[InlineKeyboardButton(up, callback_data=f"v:{answer_id}:u"),
-                                  InlineKeyboardButton(down, callback_data=f"v:{answer_id}:d")]])
+    rows = [[extra]] if extra is not None else []
+    rows.append([InlineKeyboardButton(up, callback_data=f"v:{answer_id}:u"),
+                 InlineKeyboardButton(down, callback_data=f"v:{answer_id}:d")])
+    return InlineKeyboardMarkup(rows)
+
+
+def handoff_button(offer_id: int, lang: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t("handoff_button", lang), callback_data=f"ho:{offer_id}")
+
+
+def _kept_handoff_button(message: Message) -> InlineKeyboardButton | None:
+    """The hand-off button of a message, kept when its vote buttons are redrawn."""
+    markup = message.reply_markup
+    for row in markup.inline_keyboard if markup is not None else ():
+        for button in row:
+            if isinstance(button.callback_data, str) and _HANDOFF.match(button.callback_data):
+                return button
+    return None
 
 
 class TelegramChannel:
@@ -107,6 +134,12 @@ class TelegramChannel:
         self._running = False
         self._seen = SeenKeys(conversation.db, SEEN_TABLE) if self.webhook else None
         self._bot_key = settings.telegram_bot_token.split(":", 1)[0]  # the bot id: update ids are per bot
+        self._members: dict[int, tuple[float, bool]] = {}
+        self._poster: asyncio.Task[None] | None = None
+        self.staff_chat_id = settings.telegram_staff_chat_id
+        conversation.handoff.deliverers[self.name] = self._deliver
+        if self.staff_chat_id is not None:
+            conversation.handoff.listeners.append(self._staff_event)
         if self.webhook:
             server.add_webhook(WEBHOOK_PATH, self._on_webhook)
 
@@ -130,7 +163,9 @@ class TelegramChannel:
         for name, callback in (("start", self._cmd_start), ("help", self._cmd_help), ("lang", self._cmd_lang),
                                ("sources", self._cmd_sources), ("about", self._cmd_about),
                                ("reindex", self._cmd_reindex), ("stats", self._cmd_stats),
-                               ("gaps", self._cmd_gaps), ("sync", self._cmd_sync)):
+                               ("gaps", self._cmd_gaps), ("sync", self._cmd_sync), ("privacy", self._cmd_privacy),
+                               ("forget", self._cmd_forget), ("cases", self._cmd_cases),
+                               ("close", self._cmd_close), ("publish", self._cmd_publish)):
             app.add_handler(CommandHandler(name, callback, filters=fresh))
         app.add_handler(MessageHandler(filters.COMMAND & fresh, self._cmd_unknown))
         app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGES,
@@ -191,9 +226,15 @@ class TelegramChannel:
                                             bootstrap_retries=5, error_callback=self._polling_error)
             self._running = True
             log.info("telegram polling started", extra={"username": app.bot.username})
+        if self.staff_chat_id is not None:
+            self._poster = asyncio.get_running_loop().create_task(self._post_unposted())
 
     async def stop(self) -> None:
         self._running = False
+        if self._poster is not None:
+            self._poster.cancel()
+            await asyncio.gather(self._poster, return_exceptions=True)
+            self._poster = None
         app = self.application
         if not self._started:
             return
@@ -297,7 +338,15 @@ class TelegramChannel:
         body = telegram_html(reply.answer)
         if heading:
             body = f"❓ <b>{html.escape(heading, quote=False)}</b>\n\n{body}"
-        markup = vote_markup(reply.answer_id) if reply.answer_id is not None else None
+        offer = handoff_button(reply.offer_id, reply.answer.language) if reply.offer_id is not None else None
+        if reply.kind == "handoff_offer":
+            body = html.escape(self.conversation.offer_text(reply, words=False), quote=False)
+        elif offer is not None:  # a refusal: the offer to forward the question, in the same message
+            body += "\n\n" + html.escape(self.conversation.offer_text(reply, words=False), quote=False)
+        if reply.answer_id is not None:
+            markup: InlineKeyboardMarkup | None = vote_markup(reply.answer_id, extra=offer)
+        else:
+            markup = InlineKeyboardMarkup([[offer]]) if offer is not None else None
         await self.sender.send_html(chat_id, body, markup, reply_to)
 
     # -- commands --------------------------------------------------------------------------------
@@ -310,6 +359,7 @@ class TelegramChannel:
         self.conversation.record_event(user, "start")
         buttons = [[InlineKeyboardButton(q, callback_data=f"ex:{lang}:{i}")]
                    for i, q in enumerate(self.conversation.examples(lang))]
+        buttons.append([InlineKeyboardButton(t("officer_button", lang), callback_data=f"ao:{lang}")])
         await self._say(update, self.conversation.welcome(lang), InlineKeyboardMarkup(buttons))
 
     async def _cmd_help(self, update: Update, context: Context) -> None:
@@ -355,10 +405,37 @@ class TelegramChannel:
         if who is None:
             return None
         lang = self._lang(who[0], context)
-        if not self._is_staff(update):
+        if not await self._staff_member(who[0]):
             await self._say(update, self.conversation.staff_only(lang))
             return None
+        chat = update.effective_chat
+        if not self._private(update) and (chat is None or chat.id != self.staff_chat_id):
+            # staff views hold other people's questions: never in a group other than the staff group
+            await self._say(update, t("staff_private", lang))
+            return None
         return lang
+
+    async def _staff_member(self, user: User) -> bool:
+        """TELEGRAM_ADMIN_IDS, or a member of the staff group (asked of Telegram, cached a few minutes)."""
+        try:
+            user_id = int(user.user_id)
+        except ValueError:
+            return False
+        if user_id in self.settings.telegram_admin_ids:
+            return True
+        if self.staff_chat_id is None:
+            return False
+        cached = self._members.get(user_id)
+        if cached is not None and time.monotonic() - cached[0] < MEMBER_CACHE_SECONDS:
+            return cached[1]
+        try:
+            member = await self.application.bot.get_chat_member(self.staff_chat_id, user_id)
+            ok = member.status in STAFF_MEMBER_STATUSES
+        except TelegramError as exc:
+            log.warning("could not check staff group membership", extra={"error": type(exc).__name__})
+            return False
+        self._members[user_id] = (time.monotonic(), ok)
+        return ok
 
     async def _cmd_reindex(self, update: Update, context: Context) -> None:
         lang = await self._staff_lang(update, context)
@@ -399,6 +476,182 @@ class TelegramChannel:
             except TelegramError as exc:  # e.g. a staff member who never opened a chat with the bot
                 log.warning("could not tell a staff member about the sync", extra={"error": type(exc).__name__})
 
+    async def _cmd_privacy(self, update: Update, context: Context) -> None:
+        who = self._who(update)
+        if who is not None:
+            await self._say(update, self.conversation.privacy(self._lang(who[0], context)))
+
+    async def _cmd_forget(self, update: Update, context: Context) -> None:
+        who = self._who(update)
+        if who is not None:
+            lang = self._lang(who[0], context)
+            await self._say(update, await self.conversation.forget(who[0], lang))
+
+    async def _cmd_cases(self, update: Update, context: Context) -> None:
+        lang = await self._staff_case_lang(update, context)
+        if lang is not None:
+            await self._say(update, await asyncio.to_thread(self.conversation.cases_text, lang))
+
+    async def _cmd_close(self, update: Update, context: Context) -> None:
+        lang = await self._staff_case_lang(update, context)
+        if lang is None:
+            return
+        args = list(context.args or [])
+        if len(args) < 2 or not args[0].lstrip("#").isdigit():
+            await self._say(update, t("close_usage", lang))
+            return
+        case_id, reason = int(args[0].lstrip("#")), " ".join(args[1:])
+        found = await asyncio.to_thread(self.conversation.cases.get, case_id)
+        if found is None or found.status != "open":
+            await self._say(update, self._case_problem(found, case_id, lang))
+            return
+        case, status = await self.conversation.staff_close(case_id, reason)
+        if case is not None:
+            await self._say(update, t("staff_closed", lang, case=case_id) + "\n" + self._delivery_note(case, status, lang))
+
+    async def _cmd_publish(self, update: Update, context: Context) -> None:
+        lang = await self._staff_case_lang(update, context)
+        chat = update.effective_chat
+        if lang is None or chat is None:
+            return
+        args = list(context.args or [])
+        if not args or not args[0].lstrip("#").isdigit():
+            await self._say(update, t("publish_usage", lang))
+            return
+        async with self.sender.typing(chat.id):
+            text = await self.conversation.publish(int(args[0].lstrip("#")), " ".join(args[1:]), lang)
+        await self._say(update, text)
+
+    async def _staff_case_lang(self, update: Update, context: Context) -> str | None:
+        """Like _staff_lang, but a non-staff sender is ignored without an answer (case commands)."""
+        who = self._who(update)
+        if who is None or not await self._staff_member(who[0]):
+            return None
+        return await self._staff_lang(update, context)
+
+    @staticmethod
+    def _case_problem(case: Case | None, case_id: int, lang: str) -> str:
+        if case is None:
+            return t("case_unknown", lang, case=case_id)
+        return t("case_finished", lang, case=case_id, status=case.status)
+
+    def _delivery_note(self, case: Case, status: str, lang: str) -> str:
+        who = self.conversation.who(case.user_key)
+        if status == DELIVERED:
+            return t("staff_delivered", lang, case=case.id, who=who)
+        why = t("why_window", lang) if status == WINDOW else t("why_failed", lang)
+        return t("staff_undelivered", lang, case=case.id, who=who, error=why)
+
+    # -- cases: the staff group ------------------------------------------------------------------
+    @property
+    def staff_lang(self) -> str:
+        return self.settings.default_language
+
+    def _case_post(self, case: Case) -> str:
+        lang = self.staff_lang
+        turns = ""
+        if case.turns:
+            shown = "\n".join(f"• {str(turn.get('question', ''))[:200]}" for turn in case.turns)
+            turns = t("staff_turns", lang, turns=shown)
+        return t("staff_case_post", lang, case=case.id, language=t(f"lang_{case.language}", lang),
+                 channel=case.channel, who=self.conversation.who(case.user_key),
+                 reason=t(f"reason_{case.reason}", lang), office=case.office or "—",
+                 question=case.question, turns=turns)
+
+    @staticmethod
+    def _case_buttons(case: Case, lang: str) -> InlineKeyboardMarkup:
+        labels = {"vi": ("✖ Đóng", "📤 Đăng hỏi đáp", "📋 Hồ sơ"), "en": ("✖ Close", "📤 Publish", "📋 Cases")}
+        close, publish, listing = labels.get(lang, labels["en"])
+        return InlineKeyboardMarkup([[InlineKeyboardButton(close, callback_data=f"cx:{case.id}"),
+                                      InlineKeyboardButton(publish, callback_data=f"cp:{case.id}"),
+                                      InlineKeyboardButton(listing, callback_data=f"cl:{case.id}")]])
+
+    async def _post_case(self, case: Case) -> None:
+        """Post a new case to the staff group, once (whichever process claims it first)."""
+        cases = self.conversation.cases
+        if self.staff_chat_id is None or not await asyncio.to_thread(cases.claim_post, case.id):
+            return
+        try:
+            sent = await self.sender.send_text(self.staff_chat_id, self._case_post(case),
+                                               self._case_buttons(case, self.staff_lang))
+        except BaseException:
+            await asyncio.to_thread(cases.unclaim_post, case.id)
+            raise
+        await asyncio.to_thread(cases.posted, case.id, self.staff_chat_id, sent[-1].message_id)
+
+    async def _post_unposted(self) -> None:
+        """Cases opened where no staff group is served (another process, a failed post) get posted."""
+        while True:
+            try:
+                for case in await asyncio.to_thread(self.conversation.cases.unposted):
+                    await self._post_case(case)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("could not post waiting cases to the staff group", extra={"error": type(exc).__name__})
+            await asyncio.sleep(UNPOSTED_INTERVAL)
+
+    async def _staff_event(self, event: str, case: Case) -> None:
+        """Tell the staff group: a new case (posted with its buttons), or a late delivery."""
+        if self.staff_chat_id is None:
+            return
+        if event == "new":
+            await self._post_case(case)
+        elif event == "delivered_late":
+            text = t("staff_delivered_late", self.staff_lang, case=case.id, who=self.conversation.who(case.user_key))
+            await self.sender.send_text(self.staff_chat_id, text, reply_to=case.staff_message_id)
+
+    async def _on_staff_reply(self, update: Update, message: Message) -> bool:
+        """A reply to a case post in the staff group: True when it was one (handled or ignored)."""
+        chat, replied, sender = update.effective_chat, message.reply_to_message, update.effective_user
+        if self.staff_chat_id is None or chat is None or chat.id != self.staff_chat_id or replied is None:
+            return False
+        case = await asyncio.to_thread(self.conversation.cases.by_post, chat.id, replied.message_id)
+        if case is None:
+            return False
+        who = self._who(update)
+        if sender is None or who is None or not await self._staff_member(who[0]):
+            log.info("reply to a case post by someone who is not staff ignored", extra={"case": case.id})
+            return True
+        lang = self.staff_lang
+        if case.status != "open":
+            await self._say(update, self._case_problem(case, case.id, lang))
+            return True
+        answer = (message.text or "").strip()
+        if not answer:
+            return True
+        answered, status = await self.conversation.staff_answer(case.id, answer)
+        if answered is not None:
+            await self.sender.send_text(chat.id, self._delivery_note(answered, status, lang),
+                                        self._case_buttons(answered, lang), message.message_id)
+        return True
+
+    async def _on_case_button(self, query: CallbackQuery, user: User, action: str, case_id: int) -> None:
+        if not await self._staff_member(user) or query.message is None or \
+                query.message.chat.id not in {self.staff_chat_id, int(user.user_id)}:
+            await self._answer_query(query)
+            return
+        lang = self.staff_lang
+        await self._answer_query(query)
+        chat_id = query.message.chat.id
+        if action == "x":
+            await self.sender.send_text(chat_id, t("close_hint", lang, case=case_id))
+        elif action == "l":
+            await self.sender.send_text(chat_id, await asyncio.to_thread(self.conversation.cases_text, lang))
+        else:
+            async with self.sender.typing(chat_id):
+                text = await self.conversation.publish(case_id, "", lang)
+            await self.sender.send_text(chat_id, text)
+
+    async def _deliver(self, chat_id: str, text: str) -> str:
+        """An officer's reply (or a closing note) to a person on Telegram."""
+        try:
+            await self.sender.send_text(int(chat_id), text)
+        except (TelegramError, ValueError) as exc:
+            log.warning("case reply not delivered on Telegram", extra={"error": type(exc).__name__})
+            return FAILED
+        return DELIVERED
+
     async def _cmd_unknown(self, update: Update, context: Context) -> None:
         who = self._who(update)
         message = update.effective_message
@@ -420,6 +673,8 @@ class TelegramChannel:
             return
         user, chat_id = who
         text = message.text or ""
+        if await self._on_staff_reply(update, message):
+            return
         if not self._private(update):
             if not self._addressed(message):
                 return
@@ -451,9 +706,19 @@ class TelegramChannel:
             message = query.message
             if isinstance(message, Message):
                 try:
-                    await message.edit_reply_markup(vote_markup(answer_id, chosen=up))
+                    await message.edit_reply_markup(vote_markup(answer_id, chosen=up,
+                                                                extra=_kept_handoff_button(message)))
                 except TelegramError:
                     pass  # e.g. "message is not modified" when the same button is pressed twice
+        elif m := _HANDOFF.match(data):
+            await self._answer_query(query)
+            reply = await self.conversation.accept_handoff(user, int(m.group(1)))
+            await self.sender.send_text(chat_id, reply.answer.text)
+        elif m := _ASK_OFFICER.match(data):
+            await self._answer_query(query)
+            await self._answer(user, chat_id, t("officer_words", m.group(1)))
+        elif m := _CASE_BUTTON.match(data):
+            await self._on_case_button(query, user, m.group(1), int(m.group(2)))
         elif m := _EXAMPLE.match(data):
             lang, index = m.group(1), int(m.group(2))
             examples = self.conversation.examples(lang)

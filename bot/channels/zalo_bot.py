@@ -22,9 +22,10 @@ from aiohttp import web
 
 from bot import metrics
 from bot.channels.webhook import WebhookServer, json_response
-from bot.channels.zalo_common import SeenIds, ZaloResponder, finish_tasks
+from bot.channels.zalo_common import SeenIds, ZaloResponder, finish_tasks, pieces
 from bot.config import Settings
 from bot.conversation import Conversation, User
+from bot.handoff import DELIVERED, FAILED
 
 log = logging.getLogger("bot.zalo_bot")
 
@@ -74,6 +75,7 @@ class ZaloBotChannel:
         self._stopping = asyncio.Event()
         self._connected = False
         self._detail = "not started"
+        conversation.handoff.deliverers[self.name] = self._deliver
         if self.webhook_mode:
             server.add_webhook(WEBHOOK_PATH, self._webhook)
 
@@ -248,6 +250,13 @@ class ZaloBotChannel:
             log.debug("Zalo bot event ignored", extra={"event": name})
 
     # -- sending ---------------------------------------------------------------------------------
+    async def _deliver(self, chat_id: str, text: str) -> str:
+        """An officer's reply (or a closing note) to a person on the Zalo Bot Platform."""
+        for piece in pieces(text):
+            if not await self.send_message(chat_id, piece):
+                return FAILED
+        return DELIVERED
+
     async def send_message(self, chat_id: str, text: str) -> bool:
         for attempt in range(1, self.send_attempts + 1):
             try:

@@ -33,6 +33,9 @@ WORD_COMMANDS: dict[str, tuple[str, str | None]] = {
     "tieng viet": ("vietnamese", "vi"), "vietnamese": ("vietnamese", "vi"),
     "lang": ("lang", None),
     "reindex": ("reindex", None), "stats": ("stats", None), "gaps": ("gaps", None),
+    "privacy": ("privacy", "en"), "quyen rieng tu": ("privacy", "vi"), "du lieu ca nhan": ("privacy", "vi"),
+    "delete my data": ("forget", "en"), "forget": ("forget", "en"), "forget me": ("forget", "en"),
+    "xoa du lieu": ("forget", "vi"), "xoa du lieu cua toi": ("forget", "vi"), "xoa du lieu ca nhan": ("forget", "vi"),
 }
 STAFF_ONLY = frozenset({"reindex", "stats", "gaps"})
 _EDGE = re.compile(r"^[\s/#!.,?\"'«»“”]+|[\s!.,?\"'«»“”]+$")
@@ -131,6 +134,7 @@ class ZaloResponder:
     # -- events ----------------------------------------------------------------------------------
     async def text(self, user: User, text: str, send: Send, typing: Typing | None = None) -> None:
         """Answer a text message: a word command, or a question for the Conversation."""
+        await self.conversation.deliver_waiting(user)  # officer replies that could not go out before
         matched = match_command(text)
         if matched is None:
             if is_slash_word(text):
@@ -139,7 +143,12 @@ class ZaloResponder:
             if typing is not None:
                 await typing()
             reply = await self.conversation.ask(user, text)
-            await self._send_all(send, plain(reply.answer))
+            if reply.kind == "handoff_offer":
+                await self._send_all(send, self.conversation.offer_text(reply, words=True))
+            elif reply.offer_id is not None:
+                await self._send_all(send, plain(reply.answer) + "\n\n" + self.conversation.offer_text(reply, words=True))
+            else:
+                await self._send_all(send, plain(reply.answer))
             return
         command, word_lang = matched
         lang = self.conversation.preferred_language(user) or word_lang or self.conversation.language(user)
@@ -149,6 +158,10 @@ class ZaloResponder:
         conversation = self.conversation
         if command in STAFF_ONLY and not self.is_staff(user):
             await self._send_all(send, conversation.staff_only(lang))
+            return
+        if command in STAFF_ONLY and user.chat_id and user.chat_id != user.user_id:
+            # staff views hold other people's questions: never in a group chat
+            await self._send_all(send, t("staff_private", lang))
             return
         if command == "help":
             out = self.help_text(lang, self.is_staff(user))
@@ -167,6 +180,10 @@ class ZaloResponder:
         elif command == "reindex":
             await self._send_all(send, t("reindex_started", lang))
             out = await conversation.reindex(lang)
+        elif command == "privacy":
+            out = conversation.privacy(lang)
+        elif command == "forget":
+            out = await conversation.forget(user, lang)
         elif command == "stats":
             out = conversation.stats(lang)
         else:  # gaps
@@ -175,9 +192,11 @@ class ZaloResponder:
 
     async def non_text(self, user: User, send: Send) -> None:
         """Images, stickers, files...: a short note that only text is read."""
+        await self.conversation.deliver_waiting(user)
         await self._send_all(send, self.conversation.non_text(self.conversation.language(user)))
 
     async def follow(self, user: User, send: Send) -> None:
+        await self.conversation.deliver_waiting(user)
         self.conversation.record_event(user, "follow")
         await self._send_all(send, self.welcome_text(self.conversation.language(user)))
 

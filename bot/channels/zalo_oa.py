@@ -30,9 +30,10 @@ from aiohttp import web
 
 from bot import metrics
 from bot.channels.webhook import WebhookServer, json_response
-from bot.channels.zalo_common import ZaloResponder, finish_tasks
+from bot.channels.zalo_common import ZaloResponder, finish_tasks, pieces
 from bot.config import Settings
 from bot.conversation import Conversation, User
+from bot.handoff import DELIVERED, FAILED, WINDOW
 from bot.seen import SeenKeys
 from bot.zalo_tokens import OATokenStore, TokenRefreshError
 
@@ -42,6 +43,9 @@ WEBHOOK_PATH = "/zalo/oa/webhook"
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 # Zalo error codes reported for an invalid or expired access token (both seen in Zalo's docs and clients).
 TOKEN_ERRORS = frozenset({-216, -124})
+# The person is outside the window in which the OA may send consultation messages (-213: no
+# interaction within the window or not a follower; -230: no interaction in 7 days).
+WINDOW_ERRORS = frozenset({-213, -230})
 # Worth another try: unknown/internal error, and request-rate limits.
 TRANSIENT_ERRORS = frozenset({-100, -32})
 NON_TEXT_EVENTS = frozenset({"user_send_image", "user_send_file", "user_send_sticker", "user_send_gif",
@@ -55,6 +59,10 @@ def signature(app_id: str, raw_body: bytes, timestamp: str, secret_key: str) -> 
     """The X-ZEvent-Signature value Zalo computes for an event: mac=<sha256 hex>."""
     digest = hashlib.sha256(app_id.encode() + raw_body + timestamp.encode() + secret_key.encode()).hexdigest()
     return f"mac={digest}"
+
+
+class OutsideWindow(Exception):
+    """Zalo refused a consultation message: the person is outside the messaging window."""
 
 
 class ZaloOAChannel:
@@ -79,6 +87,7 @@ class ZaloOAChannel:
         self._user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._started = False
         self._seen = SeenKeys(conversation.db, SEEN_TABLE)
+        conversation.handoff.deliverers[self.name] = self._deliver
         server.add_webhook(WEBHOOK_PATH, self._webhook)
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -202,8 +211,20 @@ class ZaloOAChannel:
             log.debug("Zalo OA event ignored", extra={"event": event})
 
     # -- sending ---------------------------------------------------------------------------------
-    async def send_text(self, user_id: str, text: str) -> bool:
-        """Send one consultation message; True when Zalo accepted it."""
+    async def _deliver(self, user_id: str, text: str) -> str:
+        """An officer's reply (or a closing note): WINDOW when Zalo refuses it as outside the
+        consultation-message window (it is then kept and sent at the person's next message)."""
+        for piece in pieces(text):
+            try:
+                if not await self.send_text(user_id, piece, window_error=True):
+                    return FAILED
+            except OutsideWindow:
+                return WINDOW
+        return DELIVERED
+
+    async def send_text(self, user_id: str, text: str, window_error: bool = False) -> bool:
+        """Send one consultation message; True when Zalo accepted it. With `window_error`, a refusal
+        because the person is outside the messaging window raises OutsideWindow."""
         if self._session is None:  # an event may arrive between the server's start and ours
             self._session = aiohttp.ClientSession()
         session = self._session
@@ -233,6 +254,9 @@ class ZaloOAChannel:
                     continue
                 if code in TRANSIENT_ERRORS:
                     problem = f"Zalo error {code}: {message}"
+                elif window_error and code in WINDOW_ERRORS:
+                    self._failed(f"Zalo error {code}: {message}", permanent=True)
+                    raise OutsideWindow(code)
                 else:
                     return self._failed(f"Zalo error {code}: {message}", permanent=True)
             if attempt >= self.max_attempts:

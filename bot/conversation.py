@@ -188,7 +188,7 @@ class Conversation:
             text = reply.answer.text.replace("{how}", how)
         else:
             text = t("handoff_offer", lang, how=how)
-        if reply.office is not None:
+        if reply.office is not None and reply.office.name not in text:  # a refusal names it already
             text += "\n" + t("handoff_office", lang, office=reply.office.line(lang))
         return text
 

@@ -133,9 +133,14 @@ class Offices:
 _SHARED: dict[Path, Offices] = {}
 
 
-def office_for(question: str, lang: str, knowledge_dir: Path) -> Office | None:
-    """Module-level shortcut over one shared Offices per knowledge folder."""
+def shared_offices(knowledge_dir: Path) -> Offices:
+    """One shared Offices per knowledge folder."""
     offices = _SHARED.get(knowledge_dir)
     if offices is None:
         offices = _SHARED.setdefault(knowledge_dir, Offices(knowledge_dir))
-    return offices.office_for(question, lang)
+    return offices
+
+
+def office_for(question: str, lang: str, knowledge_dir: Path) -> Office | None:
+    """Module-level shortcut over one shared Offices per knowledge folder."""
+    return shared_offices(knowledge_dir).office_for(question, lang)

@@ -24,6 +24,7 @@ from bot.answering.vocabulary import Speller, unseen_words
 from bot.config import Settings
 from bot.language import detect
 from bot.memory import ChatMemory
+from bot.offices import shared_offices
 from bot.texts import t
 from indexer.phrases import PhraseMap
 from indexer.search import SearchEngine, SearchResult
@@ -109,6 +110,17 @@ class Assistant:
         return v / (float(np.linalg.norm(v)) + 1e-9)
 
     # -- contact --------------------------------------------------------------------------------
+    def where_to_ask(self, question: str, lang: str) -> str:
+        """The office that fits the question's topic (staff-editable offices documents), then the
+        portal's contact from the knowledge base."""
+        portal = self.contact(lang)
+        try:
+            offices = shared_offices(self.settings.index.knowledge_dir)
+            office = offices.office_for(question, lang) if offices.topic(question) else None
+        except Exception:  # a broken offices file must not break answering
+            office = None
+        return f"{office.line(lang).rstrip('.')}; {portal}" if office is not None else portal
+
     def contact(self, lang: str) -> str:
         """Where to ask, from the knowledge base's contact document."""
         try:
@@ -167,9 +179,10 @@ class Assistant:
         verdict = self._verdict(q, reading, coverage, offdomain, gen)
         log.debug("verdict", extra={"signals": verdict.signals, "reason": verdict.reason, "kind": q.kind.kind})
         if not verdict.answerable:
-            answer = compose.refusal(question, lang, self.contact(lang))
+            answer = compose.refusal(question, lang, self.where_to_ask(question, lang))
         else:
-            answer = compose.extractive(q, reading, gen.units.chunk_text, self.contact(lang), results)
+            answer = compose.extractive(q, reading, gen.units.chunk_text, self.where_to_ask(question, lang),
+                                        results)
             if self.chat_model is not None:
                 answer = self._try_llm(question, lang, results, answer)
         if self.memory and chat_key and not answer.refused:

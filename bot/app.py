@@ -13,6 +13,7 @@ from bot.channels.base import Channel
 from bot.channels.webhook import WebhookServer
 from bot.config import Settings
 from bot.conversation import Conversation
+from bot.warmup import Warmup
 
 log = logging.getLogger("bot.app")
 
@@ -41,7 +42,9 @@ def build_channels(settings: Settings, conversation: Conversation, server: Webho
     return channels
 
 
-async def _index_check(conversation: Conversation) -> tuple[bool, str]:
+async def _index_check(conversation: Conversation, warmup: Warmup) -> tuple[bool, str]:
+    if not warmup.done:  # the warm-up is opening the index: /readyz must not wait for it
+        return False, "opening"
     try:
         manifest = await asyncio.to_thread(conversation.assistant.engine.manifest)
     except Exception as exc:
@@ -62,15 +65,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await run_console(conversation)
         return
     metrics.watch_index(conversation.assistant.engine.manifest)
-    server.add_readiness_check("index", lambda: _index_check(conversation))
+    warmup = Warmup()
+    server.add_readiness_check("warm-up", warmup.check)
+    server.add_readiness_check("index", lambda: _index_check(conversation, warmup))
     for channel in channels:
         server.add_readiness_check(channel.name, channel.ready)
-    # warm the index and the model so the first question is not slow
-    try:
-        await asyncio.to_thread(conversation.assistant.answer, "Hai Phong")
-    except Exception as exc:
-        log.error("index not ready at start; answers will say so until it is built",
-                  extra={"error": str(exc)[:300]})
+    # /healthz and /readyz (503) answer during the warm-up; webhook requests wait for its end
+    server.hold_webhooks()
     try:
         await server.start()
     except OSError as exc:
@@ -80,9 +81,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         # polling channels still work; only /healthz, /readyz and /metrics are missing
         log.error("health/metrics server not started", extra={"port": settings.webhook_port,
                                                               "error": exc.strerror or str(exc)})
+    # the model, the index generation and one full answer, before any channel polls or is ready
+    await warmup.run(conversation)
     for channel in channels:
         await channel.start()
-    log.info("bot running", extra={"channels": [c.name for c in channels], "port": server.bound_port})
+    server.open_webhooks()
+    log.info("bot running", extra={"channels": [c.name for c in channels], "port": server.bound_port,
+                                   "warm_up_seconds": round(warmup.seconds or 0.0, 3)})
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -99,4 +104,6 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             except Exception:
                 log.exception("channel did not stop cleanly", extra={"channel": channel.name})
         await server.stop()
+        conversation.workers.shutdown(wait=False)
+        conversation.assistant.engine.close()
         conversation.db.close()

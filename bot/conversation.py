@@ -15,14 +15,15 @@ from typing import Any
 
 from bot import metrics
 from bot.answering.answer import Answer
-from bot.answering.assistant import Assistant
+from bot.answering.assistant import MAX_QUESTION_CHARS, Assistant
 from bot.config import Settings
 from bot.language import detect, other
-from bot.memory import ChatMemory
+from bot.memory import ChatMemory, looks_like_follow_up
 from bot.ratelimit import RateLimiter
 from bot.staff import Gap, StaffLog
 from bot.storage import Database
 from bot.texts import COMMANDS, EXAMPLES, STAFF_COMMANDS, t
+from bot.workers import WorkerPool
 from indexer.refresh import RefreshSummary, refresh
 from indexer.search import IndexNotReady
 
@@ -72,6 +73,7 @@ class Conversation:
         self.staff = StaffLog(db)
         self.limiter = RateLimiter(db, settings.rate_limit_per_minute)
         self._refresh_lock = asyncio.Lock()
+        self.workers = WorkerPool()  # CPU work (answers) off the event loop, one thread per core
 
     @classmethod
     def create(cls, settings: Settings) -> Conversation:
@@ -120,8 +122,11 @@ class Conversation:
             metrics.RATE_LIMITED.labels(user.channel).inc()
             return self._notice(text, lang, "rate_limited", "rate_limited")
         started = time.perf_counter()
+        if not looks_like_follow_up(text):  # a follow-up is searched with the previous topic
+            # embedding starts now, batched with the questions that arrive with it; the answer finds it
+            self.assistant.engine.prefetch_query(text[:MAX_QUESTION_CHARS])
         try:
-            answer, seconds, answer_id = await asyncio.to_thread(self._answer_and_record, user, text, started)
+            answer, seconds, answer_id = await self.workers.run(self._answer_and_record, user, text, started)
         except IndexNotReady:
             log.error("question while the index is not built", extra={"channel": user.channel})
             return self._notice(text, lang, "not_ready", "error")

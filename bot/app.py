@@ -70,6 +70,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     server.add_readiness_check("index", lambda: _index_check(conversation, warmup))
     for channel in channels:
         server.add_readiness_check(channel.name, channel.ready)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # from the start: a stop during the warm-up is clean
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
     # /healthz and /readyz (503) answer during the warm-up; webhook requests wait for its end
     server.hold_webhooks()
     try:
@@ -81,21 +88,21 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         # polling channels still work; only /healthz, /readyz and /metrics are missing
         log.error("health/metrics server not started", extra={"port": settings.webhook_port,
                                                               "error": exc.strerror or str(exc)})
-    # the model, the index generation and one full answer, before any channel polls or is ready
-    await warmup.run(conversation)
-    for channel in channels:
-        await channel.start()
-    server.open_webhooks()
-    log.info("bot running", extra={"channels": [c.name for c in channels], "port": server.bound_port,
-                                   "warm_up_seconds": round(warmup.seconds or 0.0, 3)})
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
     try:
+        # the model, the index generation and one full answer, before any channel polls or is ready
+        warming = asyncio.ensure_future(warmup.run(conversation))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({warming, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if stop.is_set():
+            warming.cancel()
+            await asyncio.gather(warming, return_exceptions=True)
+            return
+        for channel in channels:
+            await channel.start()
+        server.open_webhooks()
+        log.info("bot running", extra={"channels": [c.name for c in channels], "port": server.bound_port,
+                                       "warm_up_seconds": round(warmup.seconds or 0.0, 3)})
         await stop.wait()
     finally:
         for channel in reversed(channels):

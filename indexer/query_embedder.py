@@ -4,7 +4,8 @@
   in flight are shared too: a second caller for a text already queued waits for the same result.
 - Micro-batcher: one thread owns the model. It takes the first queued text, then everything that
   arrives within a few milliseconds (or until the batch is full), and embeds them in one call, so
-  questions that arrive together under a burst are embedded together. Callers in worker threads
+  questions that arrive together under a burst are embedded together. When it has been idle for
+  a while the window is skipped: a lone question is embedded at once. Callers in worker threads
   block on a future (`embed`); callers on the event loop await it (`aembed`) without blocking it.
 
 Vectors are float32, L2-normalised, and read-only (they are shared between callers).
@@ -30,6 +31,7 @@ BatchFunction = Callable[[list[str]], np.ndarray]
 DEFAULT_WINDOW_SECONDS = 0.003
 DEFAULT_MAX_BATCH = 8
 DEFAULT_CACHE_SIZE = 512
+DEFAULT_IDLE_SECONDS = 0.1  # no batch for this long: the next question does not wait for company
 
 
 class EmbedderStopped(RuntimeError):
@@ -85,12 +87,15 @@ class MicroBatcher:
     """Embeds texts in small batches on one thread. `submit` returns a future of the vector."""
 
     def __init__(self, embed_batch: BatchFunction, *, window: float = DEFAULT_WINDOW_SECONDS,
-                 max_batch: int = DEFAULT_MAX_BATCH, name: str = "query-embedder") -> None:
+                 max_batch: int = DEFAULT_MAX_BATCH, idle: float = DEFAULT_IDLE_SECONDS,
+                 name: str = "query-embedder") -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._embed_batch = embed_batch
         self.window = max(0.0, window)
         self.max_batch = max_batch
+        self.idle = idle
+        self._last_batch = float("-inf")  # when the last model call ended (monotonic)
         self._name = name
         self._queue: queue.SimpleQueue[tuple[str, Future[np.ndarray]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -136,7 +141,9 @@ class MicroBatcher:
         """The first item plus whatever arrives within the window, up to max_batch; and whether
         the stop marker was seen."""
         batch = [first]
-        deadline = time.monotonic() + self.window
+        now = time.monotonic()
+        # busy lately: wait the window for the questions arriving with this one; idle: go at once
+        deadline = now + self.window if now - self._last_batch < self.idle else now
         while len(batch) < self.max_batch:
             remaining = deadline - time.monotonic()
             try:
@@ -164,6 +171,7 @@ class MicroBatcher:
                 for _text, f in batch:
                     if not f.done():
                         f.set_exception(RuntimeError("query embedding failed"))
+            self._last_batch = time.monotonic()
             if stopping:
                 return
 
@@ -189,9 +197,10 @@ class QueryEmbedder:
     """Cache + single-flight + micro-batcher: `embed` from threads, `aembed` from the event loop."""
 
     def __init__(self, embed_batch: BatchFunction, *, window: float = DEFAULT_WINDOW_SECONDS,
-                 max_batch: int = DEFAULT_MAX_BATCH, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
+                 max_batch: int = DEFAULT_MAX_BATCH, cache_size: int = DEFAULT_CACHE_SIZE,
+                 idle: float = DEFAULT_IDLE_SECONDS) -> None:
         self.cache = QueryCache(cache_size)
-        self.batcher = MicroBatcher(embed_batch, window=window, max_batch=max_batch)
+        self.batcher = MicroBatcher(embed_batch, window=window, max_batch=max_batch, idle=idle)
         self._pending: dict[str, Future[np.ndarray]] = {}
         self._lock = threading.Lock()
 

@@ -87,6 +87,22 @@ async def test_callers_on_threads_and_on_the_event_loop_share_batches() -> None:
     assert any(set(b) & set(threaded) and set(b) & set(looped) for b in model.batches)
 
 
+async def test_a_lone_question_on_an_idle_embedder_does_not_wait_for_the_window() -> None:
+    model = Model()
+    embedder = QueryEmbedder(model, window=5.0, idle=0.1)
+    try:
+        started = time.monotonic()
+        await asyncio.wait_for(embedder.aembed("a lone question"), 10)
+        assert time.monotonic() - started < 2.5  # not the 5 s window
+        await asyncio.sleep(0.3)  # idle again
+        started = time.monotonic()
+        await asyncio.wait_for(embedder.aembed("another lone question"), 10)
+        assert time.monotonic() - started < 2.5  # not the 5 s window
+    finally:
+        embedder.stop()
+    assert model.batches == [["a lone question"], ["another lone question"]]
+
+
 async def test_a_batch_never_holds_more_than_the_bound() -> None:
     model = Model(delay=0.01)
     embedder = QueryEmbedder(model, window=0.05, max_batch=3)

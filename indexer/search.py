@@ -13,13 +13,14 @@ rendering of the question in the other language is embedded only when it adds so
 two best passages are a near tie, or one of the three best has no version in the asker's language
 (its other-language forms reach BM25 for every question). On the dev and held-out sets this keeps
 every recall figure of embedding it for every question, with and without the linked translations
-(benchmarks/retrieval.py), at 1.1-1.5 model passes per question instead of 2. Everything that depends only on the index
-generation (passage vectors, BM25, term sets, document frequencies, sentences) is computed when the
-generation is opened, not per question.
+(benchmarks/retrieval.py), at 1.1-1.5 model passes per question instead of 2. Everything that
+depends only on the index generation (passage vectors, BM25, term sets, document frequencies,
+sentences) is computed when the generation is opened, not per question.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
@@ -174,8 +175,10 @@ class SearchEngine:
             self._query_embedder.future(text)
 
     async def embed_query_async(self, text: str) -> np.ndarray:
-        """`embed_query` for a coroutine: the event loop keeps running while the model works."""
-        return await self.query_embedder.aembed(text)
+        """`embed_query` for a coroutine: the event loop keeps running while the model works (and
+        while it loads, the first time)."""
+        embedder = self._query_embedder or await asyncio.to_thread(lambda: self.query_embedder)
+        return await embedder.aembed(text)
 
     def close(self) -> None:
         """Stop the question-embedding thread (questions still queued fail, none waits forever)."""

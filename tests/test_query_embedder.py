@@ -281,3 +281,28 @@ def test_the_generation_tables_are_built_when_it_is_opened(settings: Settings) -
     assert engine.snapshot() is snap  # a question does not reopen or rebuild anything
     assert snap.vectors.shape[0] == len(snap.ids)
     engine.close()
+
+
+async def test_a_coroutine_gets_the_same_cached_vector_without_blocking_the_loop(
+        settings: Settings, counting_model: CountingModel) -> None:
+    engine = SearchEngine(settings.index, embeddings=counting_model)
+    question = "Nghị quyết 226 có hiệu lực từ ngày nào?"
+    try:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        ticking = asyncio.create_task(ticker())
+        vector = await engine.embed_query_async(question)  # the first call also loads the embedder
+        ticking.cancel()
+        assert ticks >= 1  # the loop kept running while the model worked
+        results = await asyncio.to_thread(engine.search, question, 3)
+        assert results and results[0].doc_id.startswith("resolution-226-factsheet")
+        assert engine.embed_query(question) is vector
+        assert counting_model.queries.count(question) == 1
+    finally:
+        engine.close()

@@ -106,7 +106,7 @@ def main() -> None:
     print(f"Question set: {args.questions if args.questions != HELDOUT else 'held-out'} ({label})")
     print(table(["questions", "n", "recall@1", "recall@5", "MRR"], out))
     print(f"embedding model passes per question: {passes:.2f} (the question, and its glossary rendering "
-          "only when the first place is a near tie)")
+          "when it adds something)")
     print()
     print(table(["indexing", "chunks", "seconds", "chunks/s"],
                 [["full build", chunks, f"{seconds:.2f}", f"{chunks / seconds:.1f}"]]))

@@ -14,6 +14,7 @@ from bot.channels.connections import ConnectionLimits
 from bot.channels.webhook import WebhookServer
 from bot.config import Settings
 from bot.conversation import Conversation
+from bot.warmup import Warmup
 
 log = logging.getLogger("bot.app")
 PURGE_INTERVAL = 86400.0  # DATA_RETENTION_DAYS is applied at start and then daily
@@ -43,7 +44,9 @@ def build_channels(settings: Settings, conversation: Conversation, server: Webho
     return channels
 
 
-async def _index_check(conversation: Conversation) -> tuple[bool, str]:
+async def _index_check(conversation: Conversation, warmup: Warmup) -> tuple[bool, str]:
+    if not warmup.done:  # the warm-up is opening the index: /readyz must not wait for it
+        return False, "opening"
     try:
         manifest = await asyncio.to_thread(conversation.assistant.engine.manifest)
     except Exception as exc:
@@ -85,15 +88,19 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             await retention
         return
     metrics.watch_index(conversation.assistant.engine.manifest)
-    server.add_readiness_check("index", lambda: _index_check(conversation))
+    warmup = Warmup()
+    server.add_readiness_check("warm-up", warmup.check)
+    server.add_readiness_check("index", lambda: _index_check(conversation, warmup))
     for channel in channels:
         server.add_readiness_check(channel.name, channel.ready)
-    # warm the index and the model so the first question is not slow
-    try:
-        await asyncio.to_thread(conversation.assistant.answer, "Hai Phong")
-    except Exception as exc:
-        log.error("index not ready at start; answers will say so until it is built",
-                  extra={"error": str(exc)[:300]})
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # from the start: a stop during the warm-up is clean
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    # /healthz and /readyz (503) answer during the warm-up; webhook requests wait for its end
+    server.hold_webhooks()
     try:
         await server.start()
     except OSError as exc:
@@ -103,20 +110,25 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         # polling channels still work; only /healthz, /readyz and /metrics are missing
         log.error("health/metrics server not started", extra={"port": settings.webhook_port,
                                                               "error": exc.strerror or str(exc)})
-    for channel in channels:
-        await channel.start()
-    log.info("bot running", extra={"channels": [c.name for c in channels], "port": server.bound_port})
     sync_task = None
     if settings.sync_interval:
         sync_task = asyncio.create_task(conversation.syncer.every(settings.sync_interval, stop))
         log.info("portal sync scheduled", extra={"every_seconds": settings.sync_interval})
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
     try:
+        # the model, the index generation and one full answer, before any channel polls or is ready
+        warming = asyncio.ensure_future(warmup.run(conversation))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({warming, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if stop.is_set():
+            warming.cancel()
+            await asyncio.gather(warming, return_exceptions=True)
+            return
+        for channel in channels:
+            await channel.start()
+        server.open_webhooks()
+        log.info("bot running", extra={"channels": [c.name for c in channels], "port": server.bound_port,
+                                       "warm_up_seconds": round(warmup.seconds or 0.0, 3)})
         await stop.wait()
     finally:
         if sync_task is not None:
@@ -130,4 +142,6 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await server.stop()
         stop.set()
         await retention
+        conversation.workers.shutdown(wait=False)
+        conversation.assistant.engine.close()
         conversation.db.close()

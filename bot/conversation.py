@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.faq import write_faq
 from bot.handoff import DELIVERED, HandOff, is_consent, officer_request
 from bot.language import detect, other
-from bot.memory import ChatMemory
+from bot.memory import ChatMemory, looks_like_follow_up
 from bot.offices import Office, Offices
 from bot.privacy import forget, mask, pseudonym, purge
 from bot.ratelimit import RateLimiter
@@ -29,6 +29,7 @@ from bot.staff import Gap, StaffLog
 from bot.storage import Database
 from bot.syncing import Syncer
 from bot.texts import COMMANDS, EXAMPLES, STAFF_COMMANDS, t
+from bot.workers import WorkerPool
 from indexer.refresh import RefreshSummary, refresh
 from indexer.search import IndexNotReady
 from indexer.text import squash
@@ -85,6 +86,7 @@ class Conversation:
         self.cases = CaseStore(db)
         self.offices = Offices(settings.index.knowledge_dir)
         self.handoff = HandOff(db, self.cases, self.offices)
+        self.workers = WorkerPool()  # CPU work (answers) off the event loop, one thread per core
 
     @classmethod
     def create(cls, settings: Settings) -> Conversation:
@@ -137,8 +139,11 @@ class Conversation:
         if handed is not None:
             return handed
         started = time.perf_counter()
+        if not looks_like_follow_up(text):  # a follow-up is searched with the previous topic
+            # embedding starts now, batched with the questions that arrive with it; the answer finds it
+            self.assistant.prefetch(text, self.preferred_language(user))
         try:
-            answer, seconds, answer_id = await asyncio.to_thread(self._answer_and_record, user, text, started)
+            answer, seconds, answer_id = await self.workers.run(self._answer_and_record, user, text, started)
         except IndexNotReady:
             log.error("question while the index is not built", extra={"channel": user.channel})
             return self._notice(text, lang, "not_ready", "error")

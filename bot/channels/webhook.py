@@ -5,6 +5,8 @@ Channels register their handlers; this module owns the server, the body-size lim
 (400, also for nesting deeper than MAX_JSON_DEPTH or integers longer than MAX_INT_DIGITS), oversized
 bodies (413), bodies that arrive too slowly (408) and unknown paths (404), and keeps serving whatever
 a handler does. Connection limits (cap, head and idle timeouts) are in connections.py.
+While the bot warms up (`hold_webhooks`), /healthz answers, /readyz says 503, and webhook requests
+wait until `open_webhooks` before they reach their handler.
 """
 
 from __future__ import annotations
@@ -85,6 +87,15 @@ class WebhookServer:
         self._listener: asyncio.Server | None = None
         self.connections: ConnectionPool | None = None
         self.bound_port: int | None = None
+        self._open: asyncio.Event | None = None  # None: webhooks are handled at once
+
+    def hold_webhooks(self) -> None:
+        """Webhook requests wait (they are not refused) until `open_webhooks`."""
+        self._open = asyncio.Event()
+
+    def open_webhooks(self) -> None:
+        if self._open is not None:
+            self._open.set()
 
     def add_webhook(self, path: str, handler: Handler) -> None:
         self._routes[path] = handler
@@ -176,6 +187,8 @@ class WebhookServer:
             return json_response({"ok": False, "error": str(exc)}, 400)
         if not isinstance(payload, dict):
             return json_response({"ok": False, "error": "expected a JSON object"}, 400)
+        if self._open is not None and not self._open.is_set():
+            await self._open.wait()
         try:
             return await handler(body, payload, request)
         except web.HTTPException:

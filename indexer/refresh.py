@@ -138,6 +138,42 @@ def _align_translations(chunks: list[StoredChunk]) -> None:
                 translated[i].metadata["group"] = originals[j].chunk_id
 
 
+class _LazyModel(Embeddings):
+    """The embedding model, loaded only if some text really needs embedding."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._model: Embeddings | None = None
+
+    def _get(self) -> Embeddings:
+        if self._model is None:
+            self._model = new_embeddings(self.name)
+        return self._model
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._get().embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._get().embed_query(text)
+
+
+def _embed_units(settings: IndexSettings, chunks: list[StoredChunk], embeddings: Embeddings | None,
+                 summary: RefreshSummary) -> None:
+    """Embed the answer units of the new generation now (into the unit-vector cache), so a bot that
+    opens it finds them ready. Only new unit text is embedded; a failure here is a warning, as the
+    bot embeds what is missing itself."""
+    from indexer.unit_index import VectorCache, build_unit_index
+
+    served = [c for c in chunks if not c.metadata.get("injection")]
+    try:
+        build_unit_index([c.chunk_id for c in served], [c.text for c in served], [c.metadata for c in served],
+                         embeddings or _LazyModel(settings.embedding_model),
+                         VectorCache(settings.index_dir / "unit-vectors", settings.embedding_model),
+                         settings.knowledge_dir / "synonyms.yaml")
+    except Exception as exc:
+        summary.warnings.append(f"answer units not embedded ahead: {type(exc).__name__}: {str(exc)[:200]}")
+
+
 def refresh(settings: IndexSettings, *, rebuild: bool = False, embeddings: Embeddings | None = None,
             store: Store | None = None, lock_timeout: float = 600.0) -> RefreshSummary:
     """Run one refresh (or a full rebuild) and return its summary. Raises on failure, with the
@@ -193,8 +229,9 @@ def _refresh_locked(settings: IndexSettings, rebuild: bool, embeddings: Embeddin
         to_embed.extend((doc, chunk) for chunk in chunk_document(doc, settings.chunk_chars))
     summary.removed = len(old_docs - {d.doc_id for d in loaded.documents})
 
+    model: Embeddings | None = embeddings
     if to_embed:
-        model = embeddings or new_embeddings(settings.embedding_model)
+        model = model or new_embeddings(settings.embedding_model)
         tick = _tty_progress(len(to_embed))
         batch = 16
         for start in range(0, len(to_embed), batch):
@@ -225,6 +262,7 @@ def _refresh_locked(settings: IndexSettings, rebuild: bool, embeddings: Embeddin
             chunk_chars=settings.chunk_chars, glossary_hash=glossary.fingerprint,
             previous=previous.collection if previous else None,
         )
+        _embed_units(settings, keep, model, summary)
         store.write_manifest(manifest)
     except BaseException:
         store.drop_generation(name)

@@ -201,8 +201,8 @@ class Assistant:
         if not verdict.answerable:
             answer = compose.refusal(question, lang, self.where_to_ask(question, lang))
         else:
-            answer = compose.extractive(q, reading, gen.units.chunk_text, self.where_to_ask(question, lang),
-                                        results)
+            answer = compose.extractive(q, reading, gen.units.chunk_text,
+                                        lambda: self.where_to_ask(question, lang), results)
             if self.chat_model is not None:
                 answer = self._try_llm(question, lang, results, answer)
         if self.memory and chat_key and not answer.refused:

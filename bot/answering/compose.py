@@ -6,7 +6,7 @@ the documents do say. The frame and those notes are the only text not taken from
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.answering.answer import Answer, Citation
@@ -110,10 +110,11 @@ def _quote_lines(quote: Quote, n: int, lang: str) -> list[str]:
 NEEDS = ("when", "how-many", "how-long", "who", "where")  # kinds whose answer must hold a date, a number ...
 
 
-def extractive(q: AnalysedQuestion, reading: Reading, chunk_text: dict[str, str], contact: str,
+def extractive(q: AnalysedQuestion, reading: Reading, chunk_text: dict[str, str], contact: Callable[[], str],
                results: Sequence[SearchResult] = ()) -> Answer:
     """The quoted answer. When the question asks for a date, a figure, a name or a place that no
-    quoted passage holds, the answer is a refusal that says so and shows what the documents do say."""
+    quoted passage holds, the answer is a refusal that says so, shows what the documents do say and
+    where to ask (`contact`, called only then)."""
     citations, numbers = citations_for(reading.quotes, chunk_text, results)
     unmet = not reading.satisfied and q.kind.kind in NEEDS
     lines = [frame(q.language, {str(x.meta.get("language", "")) for x in reading.quotes})]
@@ -124,7 +125,7 @@ def extractive(q: AnalysedQuestion, reading: Reading, chunk_text: dict[str, str]
     if any(m in x.unit.text for x in reading.quotes for m in PRESS_MARKERS):
         lines.append(t("press_caution", q.language))
     if unmet:
-        lines.append(t("not_stated_contact", q.language, contact=contact))
+        lines.append(t("not_stated_contact", q.language, contact=contact()))
     return Answer(q.text, q.language, "\n".join(lines), unmet, tuple(citations), "extractive")
 
 

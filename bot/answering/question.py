@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from indexer.text import fold
 
@@ -56,7 +57,7 @@ class QuestionKind:
     def satisfied_by(self, text: str, question: str = "") -> bool:
         """Does a passage hold what this kind of question needs (a date, a number, a name ...)? A
         number the question itself gives ("Resolution 226") is not an answer to "how many"."""
-        folded = fold(text)
+        folded = _folded(text)
         if self.kind in ("how-many", "when", "how-long") and question:
             for number in set(re.findall(r"\d+(?:[./-]\d+)*", fold(question))):
                 folded = re.sub(rf"(?<![\d.,/-]){re.escape(number)}(?![\d.,/-]*\d)", " ", folded)
@@ -73,6 +74,11 @@ class QuestionKind:
         if self.kind == "where":
             return _PLACE.search(text) is not None or _PLACE.search(folded) is not None
         return True
+
+
+@lru_cache(maxsize=8192)
+def _folded(text: str) -> str:
+    return fold(text)
 
 
 def _capitalised_run(text: str) -> bool:

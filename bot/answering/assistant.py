@@ -191,12 +191,7 @@ class Assistant:
         query = self.memory.contextual_query(chat_key, question) if self.memory else question
         gen = self.generation()
         q = self.analyse(question, query, lang, gen)
-        results = self.engine.search(q.search_text, k=RETRIEVE_K, language=lang)
-        q_vec = self.embed_question(q.search_text)
-        reading = gen.reader.read(q, results, q_vec)
-        coverage = gen.reader.coverage(q, results)
-        offdomain = float((self._offdomain() @ q_vec).max()) if len(OFF_DOMAIN_EXAMPLES) else 0.0
-        verdict = self._verdict(q, reading, coverage, offdomain, gen)
+        results, reading, verdict = self._read(q, gen)
         log.debug("verdict", extra={"signals": verdict.signals, "reason": verdict.reason, "kind": q.kind.kind})
         if not verdict.answerable:
             answer = compose.refusal(question, lang, self.where_to_ask(question, lang))
@@ -208,6 +203,15 @@ class Assistant:
         if self.memory and chat_key and not answer.refused:
             self.memory.remember(chat_key, question, query, lang)
         return answer
+
+    def _read(self, q: AnalysedQuestion, gen: _Generation) -> tuple[list[SearchResult], Reading, refusal.Verdict]:
+        """Search, read the retrieved passages' units, and judge whether they answer."""
+        results = self.engine.search(q.search_text, k=RETRIEVE_K, language=q.language)
+        q_vec = self.embed_question(q.search_text)
+        reading = gen.reader.read(q, results, q_vec)
+        coverage = gen.reader.coverage(q, results)
+        offdomain = float((self._offdomain() @ q_vec).max()) if len(OFF_DOMAIN_EXAMPLES) else 0.0
+        return results, reading, self._verdict(q, reading, coverage, offdomain, gen)
 
     def _verdict(self, q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: float,
                  gen: _Generation) -> refusal.Verdict:
@@ -225,12 +229,7 @@ class Assistant:
         lang = language or detect(question, self.settings.default_language)
         gen = self.generation()
         q = self.analyse(question, question, lang, gen)
-        results = self.engine.search(q.search_text, k=RETRIEVE_K, language=lang)
-        q_vec = self.embed_question(q.search_text)
-        reading = gen.reader.read(q, results, q_vec)
-        coverage = gen.reader.coverage(q, results)
-        offdomain = float((self._offdomain() @ q_vec).max())
-        verdict = self._verdict(q, reading, coverage, offdomain, gen)
+        _results, _reading, verdict = self._read(q, gen)
         return {"kind": q.kind.kind, "search_text": q.search_text, "answerable": verdict.answerable,
                 "reason": verdict.reason, **verdict.signals}
 

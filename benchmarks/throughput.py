@@ -13,8 +13,8 @@ to end over the signed Zalo OA webhook, with the ratios between them.
    answer, then a burst of users x questions signed events (each user sends the next question when
    the previous answer arrived): answered/s, lost, latency percentiles, peak memory of the bot.
 
-Every question text is distinct (the base questions with some of their spaces doubled), so no
-vector comes from the query cache: the figures are those of new questions. Without --data-dir the
+Every question text is distinct (a base question wrapped in an opening and a closing of its language,
+"Hi, ... Thanks."), so no vector comes from the query cache: the figures are those of new questions. Without --data-dir the
 index of knowledge/ is built first into a temporary DATA_DIR. --profile adds a cProfile of warm
 answers (where the milliseconds go).
 Targets (issue 10): >= 50 answered/s over the webhook for a 600-message burst, 0 lost, p95 <= 5 s,
@@ -63,34 +63,51 @@ READY_DEADLINE = 300.0
 REPLY_DEADLINE = 600.0
 
 
+# Ways people open and close a question. A variant of a base question wraps it in one opening and
+# one closing, so variants differ in words (not only in spacing, which the synonym layer and the
+# query cache would fold back into one text): each is a new text for the model and for the reader.
+OPENINGS_EN = ["", "Hi,", "Hello,", "Quick question:", "Please tell me:", "I would like to know:",
+               "Can you check:", "One more thing:", "Good morning,", "Dear assistant,", "Question:",
+               "Sorry to bother you,", "For our board meeting:", "As an investor:", "Help me:", "Urgent:"]
+CLOSINGS_EN = ["", "Thanks.", "Thank you!", "Please answer briefly.", "Cheers.", "Many thanks.",
+               "Thanks in advance.", "Please cite the source.", "Regards.", "Appreciate it.",
+               "Thank you very much.", "Best regards.", "Thx", "Kind regards.", "Ok?", "Please."]
+OPENINGS_VI = ["", "Chào bạn,", "Xin chào,", "Cho tôi hỏi:", "Xin hỏi,", "Cho em hỏi", "Anh chị cho hỏi",
+               "Tôi muốn biết", "Làm ơn cho biết", "Hỏi nhanh:", "Nhờ trợ lý cho biết", "Bạn ơi,",
+               "cho minh hoi", "xin hoi", "Chào trợ lý,", "Câu hỏi:"]
+CLOSINGS_VI = ["", "Cảm ơn.", "Cám ơn bạn!", "ạ", "nhé", "với", "Xin cảm ơn.", "cam on", "Trả lời ngắn gọn giúp.",
+               "Cảm ơn nhiều.", "thanks", "được không?", "vậy?", "Cảm ơn trợ lý.", "Mong phản hồi.", "nha"]
+
+
+def _looks_vietnamese(text: str) -> bool:
+    return any(ord(ch) > 127 for ch in text) or any(w in text.lower().split() for w in ("nghi", "hai", "cua", "gi"))
+
+
 def variant(question: str, n: int) -> str:
-    """The n-th spelling of a question, differing from the others only in how many spaces (1-4)
-    separate its words (n in base 4): the same words for search and the evidence rules, another
-    text for the query cache and the model."""
-    parts = question.split(" ")
-    out = [parts[0]]
-    for part in parts[1:]:
-        out.append(" " * (1 + n % 4) + part)
-        n //= 4
-    return "".join(out)
+    """The n-th wording of a question (n < 256 differ): an opening and a closing in its language."""
+    vi = _looks_vietnamese(question)
+    openings, closings = (OPENINGS_VI, CLOSINGS_VI) if vi else (OPENINGS_EN, CLOSINGS_EN)
+    opening, closing = openings[n % len(openings)], closings[(n // len(openings)) % len(closings)]
+    return " ".join(part for part in (opening, question, closing) if part)
 
 
 def questions(count: int, offset: int = 0) -> list[str]:
-    return [variant(BASE_QUESTIONS[i % len(BASE_QUESTIONS)], offset + i // len(BASE_QUESTIONS) + 1)
-            for i in range(count)]
+    """`count` distinct question texts; calls with offsets at least `count` apart share none."""
+    base = len(BASE_QUESTIONS)
+    return [variant(BASE_QUESTIONS[(offset + i) % base], (offset + i) // base) for i in range(count)]
 
 
 # -- 1. the model alone -----------------------------------------------------------------------------
 def raw_embedding(model_name: str, n: int) -> tuple[float, float]:
     """(single questions/s, questions/s in batches of 8)."""
     model = load_embeddings(model_name)
-    texts = questions(n, offset=5000)
+    texts = questions(n, offset=2000)
     embed_queries(model, texts[:2])
     started = time.perf_counter()
     for text in texts:
         embed_queries(model, [text])
     single = n / (time.perf_counter() - started)
-    texts = questions(n, offset=6000)
+    texts = questions(n, offset=2200)
     started = time.perf_counter()
     for i in range(0, n, 8):
         embed_queries(model, texts[i:i + 8])
@@ -222,13 +239,13 @@ async def end_to_end(args: argparse.Namespace, data: Path) -> dict[str, float | 
         connector = aiohttp.TCPConnector(limit=args.connections)
         async with aiohttp.ClientSession(connector=connector) as session:
             ready_at = await wait_ready(session, f"http://127.0.0.1:{port}", proc)
-            first = await ask_and_wait(session, fake, url, "first-user", questions(1, offset=9000)[0])
+            first = await ask_and_wait(session, fake, url, "first-user", questions(1, offset=2900)[0])
             first_after_ready = time.perf_counter() - ready_at if not isinstance(first, str) else float("nan")
             idle_hwm, _ = peak_rss_mib(proc.pid)
             await asyncio.sleep(0.2)
             latencies: list[float] = []
             lost: list[str] = []
-            texts = questions(args.users * args.questions, offset=100)
+            texts = questions(args.users * args.questions, offset=0)
             started = time.perf_counter()
             await asyncio.gather(*(user_session(n, texts[n * args.questions:(n + 1) * args.questions], fake,
                                                 session, url, latencies, lost, args.ramp)
@@ -255,11 +272,11 @@ async def run(args: argparse.Namespace) -> int:
     assistant = Assistant(settings)
     pool = WorkerPool()
     await pool.run(assistant.answer, "What does Resolution 226 allow Hai Phong to do?")  # warm, as the bot does
-    new_ms, cached_ms = single_answers(assistant, questions(args.single_n, offset=3000))
+    new_ms, cached_ms = single_answers(assistant, questions(args.single_n, offset=1700))
     core_qps, core_refused = await core_burst(assistant, pool, questions(args.core_n, offset=1000), prefetch=True)
-    pool_only_qps, _ = await core_burst(assistant, pool, questions(args.core_n // 2, offset=2000), prefetch=False)
+    pool_only_qps, _ = await core_burst(assistant, pool, questions(args.core_n // 2, offset=1400), prefetch=False)
     batches = assistant.engine.query_embedder.batcher.batch_sizes
-    prof = profile(assistant, questions(args.single_n, offset=4000)) if args.profile else ""
+    prof = profile(assistant, questions(args.single_n, offset=1800)) if args.profile else ""
     pool.shutdown()
     assistant.engine.close()
 

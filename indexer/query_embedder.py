@@ -5,7 +5,8 @@
 - Micro-batcher: one thread owns the model. It takes the first queued text, then everything that
   arrives within a few milliseconds (or until the batch is full), and embeds them in one call, so
   questions that arrive together under a burst are embedded together. When it has been idle for
-  a while the window is skipped: a lone question is embedded at once. Callers in worker threads
+  a while, or has been embedding one question at a time, the window is skipped: a lone question is
+  embedded at once. Callers in worker threads
   block on a future (`embed`); callers on the event loop await it (`aembed`) without blocking it.
 
 Vectors are float32, L2-normalised, and read-only (they are shared between callers).
@@ -96,6 +97,7 @@ class MicroBatcher:
         self.max_batch = max_batch
         self.idle = idle
         self._last_batch = float("-inf")  # when the last model call ended (monotonic)
+        self._last_size = 0  # how many texts it embedded
         self._name = name
         self._queue: queue.SimpleQueue[tuple[str, Future[np.ndarray]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -142,8 +144,10 @@ class MicroBatcher:
         the stop marker was seen."""
         batch = [first]
         now = time.monotonic()
-        # busy lately: wait the window for the questions arriving with this one; idle: go at once
-        deadline = now + self.window if now - self._last_batch < self.idle else now
+        # questions came together lately: wait the window for the ones arriving with this one; one
+        # at a time (or idle): go at once, a lone question gains nothing from waiting
+        together = self._last_size > 1 and now - self._last_batch < self.idle
+        deadline = now + self.window if together else now
         while len(batch) < self.max_batch:
             remaining = deadline - time.monotonic()
             try:
@@ -172,6 +176,7 @@ class MicroBatcher:
                     if not f.done():
                         f.set_exception(RuntimeError("query embedding failed"))
             self._last_batch = time.monotonic()
+            self._last_size = len(batch)
             if stopping:
                 return
 

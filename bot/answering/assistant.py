@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,7 @@ log = logging.getLogger("bot.answering.assistant")
 RETRIEVE_K = 6
 HISTORY_WEIGHT = 0.3  # weight of an earlier turn's words in a follow-up
 MAX_QUESTION_CHARS = 1000
+ANALYSED_KEPT = 256  # question analyses remembered (prefetch, then answer)
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Assistant:
         self._lock = threading.Lock()
         self._offdomain_vectors: np.ndarray | None = None
         self._vector_cache: VectorCache | None = None
+        self._analysed: OrderedDict[tuple[str, str, str, str], AnalysedQuestion] = OrderedDict()
 
     # -- what is derived once per index generation ------------------------------------------------
     def _cache(self) -> VectorCache:
@@ -149,7 +152,23 @@ class Assistant:
 
     # -- answering --------------------------------------------------------------------------------
     def analyse(self, question: str, query: str, lang: str, gen: _Generation) -> AnalysedQuestion:
-        """`query` is the question, or for a follow-up the question joined with the earlier topic."""
+        """`query` is the question, or for a follow-up the question joined with the earlier topic.
+        Remembered for a few hundred questions: the conversation layer's prefetch analyses a
+        question as it arrives, and the answer then finds that analysis ready."""
+        key = (gen.collection, question, query, lang)
+        with self._lock:
+            found = self._analysed.get(key)
+            if found is not None:
+                self._analysed.move_to_end(key)
+                return found
+        analysed = self._analyse(question, query, lang, gen)
+        with self._lock:
+            self._analysed[key] = analysed
+            while len(self._analysed) > ANALYSED_KEPT:
+                self._analysed.popitem(last=False)
+        return analysed
+
+    def _analyse(self, question: str, query: str, lang: str, gen: _Generation) -> AnalysedQuestion:
         question = gen.speller.correct(question)
         query = gen.speller.correct(query)
         search_text = gen.units.synonyms.rewrite(query)

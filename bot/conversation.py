@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.faq import write_faq
 from bot.handoff import DELIVERED, HandOff, is_consent, officer_request
 from bot.language import detect, other
-from bot.memory import ChatMemory, looks_like_follow_up
+from bot.memory import ChatMemory
 from bot.offices import Office, Offices
 from bot.privacy import forget, mask, pseudonym, purge
 from bot.ratelimit import RateLimiter
@@ -139,10 +139,12 @@ class Conversation:
         if handed is not None:
             return handed
         started = time.perf_counter()
-        if not looks_like_follow_up(text):  # a follow-up is searched with the previous topic
-            # embedding starts now, batched with the questions that arrive with it; the answer finds it
-            self.assistant.prefetch(text, self.preferred_language(user))
         try:
+            # the question's analysis on a worker, then its vector awaited here: the model embeds it
+            # together with the questions arriving with it, and no worker waits for the model
+            search_text = await self.workers.run(self.assistant.prepare, text,
+                                                 language=self.preferred_language(user), chat_key=user.chat_key)
+            await self.assistant.engine.embed_query_async(search_text)
             answer, seconds, answer_id = await self.workers.run(self._answer_and_record, user, text, started)
         except IndexNotReady:
             log.error("question while the index is not built", extra={"channel": user.channel})

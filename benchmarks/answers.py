@@ -1,5 +1,6 @@
 """Answer evaluation, per question kind: fact hit, list items found / expected, dates present in
-"when" answers, off-topic / near-topic / in-scope refusals, follow-ups answered in context, and warm
+"when" answers, off-topic / near-topic / in-scope refusals (for questions to refuse: how many were
+refused, and how many of those plainly, with no "what the documents do say" quote), follow-ups answered in context, and warm
 answer latency, with the default (extractive) composer.
 
     python benchmarks/answers.py                       # held-out half + the shared dev sets
@@ -114,7 +115,10 @@ def evaluate(assistant: Assistant, rows: list[dict], show: bool, signals: bool,
             if answer.refused or not hit:
                 misses.append((row.get("id"), kind, row["q"], "refused" if answer.refused else "fact missing"))
         else:
-            s["refused"] += answer.refused and not answer.citations
+            # refused: the answer says the documents do not cover it (`refused: true`), either plainly
+            # or as "the documents do not state ...; what they do say: ..."; plain: with no quote at all
+            s["refused"] += answer.refused
+            s["plain"] += answer.refused and not answer.citations
             if not answer.refused:
                 misses.append((row.get("id"), kind, row["q"], "answered"))
         if show:
@@ -129,7 +133,7 @@ def evaluate(assistant: Assistant, rows: list[dict], show: bool, signals: bool,
         s = per[kind]
         n = int(s["n"])
         if kind in ("offtopic", "offtopic-near"):
-            out.append([kind, n, "", "", "", f"{int(s['refused'])}/{n}"])
+            out.append([kind, n, "", "", "", f"{int(s['refused'])}/{n} ({int(s['plain'])} plain)"])
             continue
         items = f"{int(s['items_got'])}/{int(s['items_need'])} ({int(s['lists_full'])}/{int(s['lists'])} full)" \
             if s["lists"] else ""

@@ -44,8 +44,10 @@ from indexer.text import content_terms
 RRF_K = 30
 DENSE_CANDIDATES = 64
 RECENCY_POOL = 3  # extra candidates looked at, so a newer version just below the k-th can move up
-# the glossary rendering of the question is embedded too when one of this many best passages
-# exists only in the other language
+# the glossary rendering of the question is embedded too when first place is open (the two best
+# passages closer than one rank step at the top of one ranking) ...
+TIE_MARGIN = 1.0 / (RRF_K + 1) - 1.0 / (RRF_K + 2)
+# ... or when one of this many best passages exists only in the other language
 OTHER_LANGUAGE_TOP = 3
 
 
@@ -287,9 +289,13 @@ class SearchEngine:
             z[mask] = (values - float(values.mean())) / std
         return z
 
-    def search(self, query: str, k: int = 5, language: str | None = None) -> list[SearchResult]:
+    def search(self, query: str, k: int = 5, language: str | None = None,
+               settle_ties: bool = True) -> list[SearchResult]:
         """The k best passages for a question. `language` ("vi"/"en") picks which version of a
-        translated passage is returned; without it, the original document's version."""
+        translated passage is returned; without it, the original document's version.
+        `settle_ties=False` leaves a tie at first place as it is, saving a model pass: the
+        answering core reads units from all the top passages, so the order of two tied passages
+        did not change one of its answers on the labelled sets."""
         snap = self.snapshot()
         query = (query or "").strip()[:2000]
         if not query or not snap.ids:
@@ -298,12 +304,12 @@ class SearchEngine:
         lexical = snap.lexical.scores(analyse(query) + list(expansion.extra_tokens))
         dense = self._dense(snap, self.embed_query(query))
         ranked = self._rank(snap, dense, lexical)
-        if expansion.other_language and _other_language_near(snap, ranked, language):
-            # the question's rendering in the other language adds something only when a passage
-            # near the top has no version in the asker's language (the model scores across
-            # languages less surely): then it is embedded too, one more pass. (When the first place
-            # was merely close, a second pass changed no answer on the labelled sets: not worth a
-            # model pass, a third of a question's cost.)
+        if expansion.other_language and (_other_language_near(snap, ranked, language)
+                                         or (settle_ties and _undecided(ranked))):
+            # the question's rendering in the other language is embedded too (one more model pass)
+            # when a passage near the top is from a document with no version in the asker's language
+            # (the model scores across languages less surely), or, for a caller that shows the first
+            # place (`settle_ties`), when the two best passages are tied
             dense = np.maximum(dense, self._dense(snap, self.embed_query(expansion.other_language)))
             ranked = self._rank(snap, dense, lexical)
         ranked = ranked[:max(1, k) + RECENCY_POOL]
@@ -403,6 +409,11 @@ class SearchEngine:
 
     def manifest(self) -> Manifest:
         return self.snapshot().manifest
+
+
+def _undecided(ranked: list[tuple[str, float]]) -> bool:
+    """The first two passages are closer than one rank step at the top of one ranking."""
+    return len(ranked) > 1 and ranked[0][1] - ranked[1][1] < TIE_MARGIN
 
 
 def _document(meta: dict[str, Any]) -> str:

@@ -224,7 +224,7 @@ class Assistant:
 
     def _read(self, q: AnalysedQuestion, gen: _Generation) -> tuple[list[SearchResult], Reading, refusal.Verdict]:
         """Search, read the retrieved passages' units, and judge whether they answer."""
-        results = self.engine.search(q.search_text, k=RETRIEVE_K, language=q.language)
+        results = self.engine.search(q.search_text, k=RETRIEVE_K, language=q.language, settle_ties=False)
         q_vec = self.embed_question(q.search_text)
         reading = gen.reader.read(q, results, q_vec)
         coverage = gen.reader.coverage(q, results)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from indexer.text import fold
+from indexer.unit_index import stem
 
 _EN_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
               "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
@@ -31,7 +32,10 @@ DATE = re.compile(
     r"|\b(?:19|20)\d\d\s*[-–]\s*(?:19|20)\d\d\b|\b(?:19|20)\d\d\b)",
     re.IGNORECASE)
 NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|hundred|thousand|million|"
-                    r"billion|mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi|tram|nghin|trieu|ty)\b")
+                    r"billion)\b")
+# Vietnamese number words, read with their marks: folded, "hai" is also Hải (Hải Phòng), "ba" bà,
+# "nam" năm (year) and "tam" tâm, so the folded forms would find a number in almost any sentence
+VI_NUMBER = re.compile(r"(?<!\w)(hai|ba|bốn|sáu|bảy|tám|chín|mười|mươi|trăm|nghìn|ngàn|triệu|tỷ|tỉ)(?!\w)")
 DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|nam|muoi|hai|ba|bon|sau)\s+"
                       r"(years?|months?|days?|nam|thang|ngay)\b|\b(years?|nam)\b")
 # names and offices: capitalised words after the first, titles, organisations
@@ -53,6 +57,10 @@ _PLACE = re.compile(r"\b(at|in|on) (the )?[A-Z]|\b(center|centre|hall|island|dis
 class QuestionKind:
     kind: str  # list | when | how-many | how-long | who | where | yes-no | overview | what
     person: bool = False  # a "who" question about a person (an office holder, a signatory): needs a name
+    # the office asked about, and the words that follow it in the question ("chairman",
+    # ("hai", "phong", "people", "committee")): the answer must name a holder of that office
+    office: tuple[str, tuple[str, ...]] | None = None
+    counted: str = ""  # what a "how many" question counts ("projects", "du an"): the number must be of it
 
     def satisfied_by(self, text: str, question: str = "") -> bool:
         """Does a passage hold what this kind of question needs (a date, a number, a name ...)? A
@@ -64,16 +72,108 @@ class QuestionKind:
         if self.kind == "when":
             return DATE.search(folded) is not None
         if self.kind == "how-many":
-            return NUMBER.search(folded) is not None
+            if NUMBER.search(folded) is None and VI_NUMBER.search(text.lower()) is None:
+                return False
+            return not self.counted or _mentions(folded, self.counted)
         if self.kind == "how-long":
             return DURATION.search(folded) is not None
         if self.kind == "who":
             if self.person:
-                return PERSON.search(text) is not None
+                return PERSON.search(text) is not None and (not self.office or _holds_office(folded, self.office))
             return _TITLES.search(folded) is not None or _capitalised_run(text)
         if self.kind == "where":
             return _PLACE.search(text) is not None or _PLACE.search(folded) is not None
         return True
+
+
+# offices a "who" question may ask about (folded); a title with one of the modifiers before it is
+# another office: "Vice Chairman" does not answer "who is the chairman", nor "Ban Bí thư" (the
+# Secretariat) "who is the secretary"
+_OFFICES = ("editor in chief", "tong bien tap", "chu tich", "giam doc", "bi thu", "bo truong", "truong ban",
+            "chairman", "chairwoman", "director", "secretary", "president", "minister", "chief", "head")
+_MODIFIERS = {"vice", "deputy", "pho", "ban", "assistant", "former", "nguyen", "under"}
+_OFFICE_WORDS = re.compile(r"\b(" + "|".join(o.replace(" ", r"\W+") for o in _OFFICES) + r")\b")
+_NOT_ORGANISATION = {"the", "of", "a", "an", "is", "was", "who", "la", "ai", "ten", "gi", "cua", "hien", "nay",
+                     "current", "currently", "now", "name", "nguoi", "nao", "for", "in", "at", "what", "whats"}
+
+
+# what "how many" may count without the passage naming it again (units and measures)
+_MEASURES = {"ha", "hectare", "hectar", "km", "km2", "m2", "phan", "usd", "vnd", "dong", "ty", "trieu", "nghin",
+             "nam", "thang", "ngay", "lan", "nguoi", "percent", "percentag", "year", "month", "day", "time",
+             "dollar", "billion", "million", "thousand", "squar", "%"}
+
+
+_VI_NOT_NOUN = {"la", "gi", "nao", "khong", "co", "duoc", "roi", "vay", "the", "a", "nhi"}
+
+
+def counted_noun(folded_question: str, language: str) -> str:
+    """What a "how many" question counts, as folded words ("project", "du an"); "" when it
+    counts a measure (hectares, percent, years) or names nothing."""
+    words = folded_question.split()
+    if language == "vi":
+        for i, word in enumerate(words):
+            if (word == "may" or (word == "nhieu" and i > 0 and words[i - 1] == "bao")) and i + 1 < len(words):
+                pair = words[i + 1:i + 3]
+                if pair[0] in _MEASURES or len(pair[0]) < 2:
+                    return ""
+                return " ".join(pair) if len(pair) == 2 and pair[1] not in _VI_NOT_NOUN else pair[0]
+        return ""
+    for i in range(len(words) - 1):
+        if words[i] == "how" and words[i + 1] == "many":
+            for word in words[i + 2:i + 6]:
+                if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+                    noun = stem(word)
+                    return "" if noun in _MEASURES else noun
+            return ""
+    return ""
+
+
+def _mentions(folded: str, counted: str) -> bool:
+    """The passage names what is counted (an English noun by its stem, Vietnamese words as written)."""
+    if " " in counted or not counted.isascii():
+        return re.search(rf"\b{re.escape(counted)}\b", folded) is not None
+    return any(stem(w) == counted for w in re.findall(r"[a-z]+", folded))
+
+
+def office_asked(folded_question: str) -> tuple[str, tuple[str, ...]] | None:
+    """The office a question asks the holder of, and its organisation words; None when it asks
+    about a deputy ("phó", "vice") too or names no office."""
+    folded_question = folded_question.replace("chairmen", "chairman")
+    match = _OFFICE_WORDS.search(folded_question)
+    if match is None:
+        return None
+    before = folded_question[:match.start()].split()
+    if before and before[-1] in _MODIFIERS:
+        return None
+    after = folded_question[match.end():].split()
+    organisation = tuple(w for w in after if w not in _NOT_ORGANISATION and len(w) > 1)[:6]
+    return re.sub(r"\W+", " ", match.group(1)), organisation
+
+
+def _holds_office(folded: str, office: tuple[str, tuple[str, ...]]) -> bool:
+    """Does the passage name the office itself (not a deputy's), and, when the passage says whose
+    office it is ("Chairman of the Vietnam National Commission for UNESCO", "Giám đốc Sở Ngoại
+    vụ"), is it the organisation asked about?"""
+    title, organisation = office
+    words = re.findall(r"[0-9a-z]+", folded)
+    size = len(title.split())
+    for i in range(len(words) - size + 1):
+        if " ".join(words[i:i + size]) != title:
+            continue
+        if i > 0 and words[i - 1] in _MODIFIERS:
+            continue
+        rest = words[i + size:i + size + 9]
+        if rest[:1] in (["of"], ["for"]):
+            complement = rest[1:]
+        elif title in ("chu tich", "giam doc", "bi thu", "bo truong", "truong ban", "tong bien tap"):
+            complement = rest[:6]  # Vietnamese: "Giám đốc Sở Ngoại vụ", "Chủ tịch Quốc hội ..."
+        else:
+            complement = []
+        # the complement is the organisation when it is written right after the title ("Chairman of
+        # X"); a title with a name straight after ("Chủ tịch Trần Thanh Mẫn") has none to compare
+        if not complement or not organisation or set(complement) & set(organisation):
+            return True
+    return False
 
 
 @lru_cache(maxsize=8192)
@@ -107,8 +207,8 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
                   "tax rate", "how many percent"),
      ("bao nhieu", "may", "ty le", "phan tram", "bao rong", "con so", "muc thue", "thue suat", "so luong")),
     ("who", ("who", "whom", "whose", "which official", "which agency", "which body", "which authority",
-             "which department", "which office"),
-     ("ai", "nguoi nao", "co quan nao", "don vi nao", "vi nao")),
+             "which department", "which office", "what is the name of", "whats the name of", "name of the"),
+     ("ai", "nguoi nao", "co quan nao", "don vi nao", "vi nao", "ten la gi", "ten gi", "ho ten")),
     ("where", ("where", "what venue", "which venue", "what location", "which location", "what place"),
      ("o dau", "tai dau", "noi nao", "dia diem", "cho nao", "vi tri", "dia diem nao")),
     ("list", ("which", "what are", "what were", "list", "name the", "what kinds", "what types", "what sorts",
@@ -143,8 +243,11 @@ def question_kind(question: str, language: str) -> QuestionKind:
             if f" {cue} " in folded:
                 if kind == "list" and language == "en" and cue == "which" and not _EN_PLURAL.search(folded):
                     continue  # "which zone ..." asks for one thing
+                if kind == "how-many":
+                    return QuestionKind(kind, counted=counted_noun(folded.strip(), language))
                 if kind == "who":
-                    return QuestionKind(kind, person=_PERSON_ASKED.search(folded) is not None)
+                    person = _PERSON_ASKED.search(folded) is not None
+                    return QuestionKind(kind, person=person, office=office_asked(folded) if person else None)
                 return QuestionKind(kind)
     if language == "en" and _EN_PLURAL.search(folded):
         return QuestionKind("list")

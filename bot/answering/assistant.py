@@ -10,6 +10,7 @@ or it is a refusal that says the documents do not cover the question and where t
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -37,6 +38,14 @@ RETRIEVE_K = 6
 HISTORY_WEIGHT = 0.3  # weight of an earlier turn's words in a follow-up
 MAX_QUESTION_CHARS = 1000
 ANALYSED_KEPT = 256  # question analyses remembered (prefetch, then answer)
+
+
+_GLUED = re.compile(r"\b([^\W\d_]{1,4})(\d{2,4})\b")
+
+
+def _split_glued(text: str) -> str:
+    """A short abbreviation typed against its number ("nq226", "res226") read as two words."""
+    return _GLUED.sub(r"\1 \2", text)
 
 
 @dataclass
@@ -169,8 +178,8 @@ class Assistant:
         return analysed
 
     def _analyse(self, question: str, query: str, lang: str, gen: _Generation) -> AnalysedQuestion:
-        question = gen.speller.correct(question)
-        query = gen.speller.correct(query)
+        question = gen.speller.correct(_split_glued(question))
+        query = gen.speller.correct(_split_glued(query))
         search_text = gen.units.synonyms.rewrite(query)
         if lang == "vi":
             search_text = gen.restore.rewrite(search_text)

@@ -311,9 +311,13 @@ QUESTION_FRAME = frozenset([
     "pleas", "summari", "overview", "kind", "type", "thing", "mention", "say", "said", "describ", "happen",
     "exact", "specif", "basic", "briefli", "gi", "nao", "sao", "oi", "nhe", "vay", "ah",
 ])
+# words about the answer's form rather than its subject: an address, a percentage, the documents,
+# "in a nutshell" (stemmed as the unit index stems)
+QUESTION_FRAME = QUESTION_FRAME | frozenset(stem(w) for w in (
+    "address", "percent", "percentage", "document", "documents", "nutshell", "details", "information", "summary"))
 QUESTION_FRAME_PAIRS = frozenset([
     "noi_dung", "thong_tin", "cho_biet", "liet_ke", "tom_tat", "gioi_thieu", "cu_the", "hien_nay", "nhu_the",
-    "ra_sao", "the_nao", "chu_yeu", "chinh_la", "biet_ve",
+    "ra_sao", "the_nao", "chu_yeu", "chinh_la", "biet_ve", "dia_chi", "phan_tram", "ty_le", "van_ban", "chi_tiet",
 ])
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.resources
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -66,6 +67,39 @@ _VERB_BEFORE = frozenset(["to", "did", "does", "do", "will", "can", "could", "wo
                           "i", "we", "you", "they", "he", "she", "it", "not", "also"])
 
 
+_VI_NOUN_TAGS = {"N", "Nc", "Np", "Nu", "Ny", "Nb"}
+_tagger_lock = threading.Lock()
+
+
+def _vi_tags(text: str) -> list[tuple[str, str]]:
+    from pyvi import ViPosTagger, ViTokenizer  # a CRF model shipped in the package, loaded once
+
+    with _tagger_lock:
+        words, tags = ViPosTagger.postagging(ViTokenizer.tokenize(text))
+    return [(w.replace("_", " ").lower(), str(t)) for w, t in zip(words, tags, strict=False)]
+
+
+def vi_nouns(text: str) -> frozenset[str]:
+    """The two-syllable words of a Vietnamese sentence (with its marks) that pyvi tags as nouns."""
+    return frozenset(w for w, tag in _vi_tags(text) if tag in _VI_NOUN_TAGS)
+
+
+@lru_cache(maxsize=1)
+def _marked_forms() -> dict[str, tuple[str, ...]]:
+    forms: dict[str, list[str]] = {}
+    for word in vi_compounds(True):
+        forms.setdefault(fold(word), []).append(word)
+    return {k: tuple(v) for k, v in forms.items()}
+
+
+@lru_cache(maxsize=4096)
+def vi_can_be_noun(written: str) -> bool:
+    """Typed without marks, a compound may be one of several words: it names a subject when one of
+    the marked words it may be is tagged a noun on its own."""
+    forms = _marked_forms().get(fold(written), ())
+    return not forms or any(tag in _VI_NOUN_TAGS for form in forms for _w, tag in _vi_tags(form))
+
+
 def is_topic_noun(word: str, previous: str) -> bool:
     """A word that can name a subject: an English noun (lemminflect's lexicon), not in a verb's place."""
     from lemminflect import getAllLemmas
@@ -113,6 +147,7 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
         syllables = plain.lower().split() if marked else words
         syllables = [s.strip(".,;:!?()\"'") for s in syllables]
         folded = [fold(x) for x in syllables]
+        candidates: list[tuple[str, str]] = []
         for i, (a, b) in enumerate(zip(syllables, syllables[1:], strict=False)):
             fa, fb = folded[i], folded[i + 1]
             before = f"{folded[i - 1]}_{fa}" if i > 0 else ""
@@ -122,7 +157,13 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             if (f"{a} {b}" in compounds and f"{fa} {fb}" not in GENERIC_VI and f"{fa}_{fb}" not in QUESTION_FRAME_PAIRS
                     and df.get(f"{fa}_{fb}", 0) == 0 and not (fa in STOPWORDS or fb in STOPWORDS)
                     and not (fa in linked and fb in linked)):
-                concepts.append(f"{fa} {fb}")
+                candidates.append((f"{a} {b}", f"{fa} {fb}"))
+        # a subject is named by a noun: a verb or an adjective outside the corpus ("ủng hộ" for
+        # "tán thành", "giữ gìn") is a way of asking, not a topic the documents lack
+        nouns = vi_nouns(plain) if candidates and marked else None
+        for written, folded_pair in candidates:
+            if (written in nouns) if nouns is not None else vi_can_be_noun(written):
+                concepts.append(folded_pair)
     return Unseen(tuple(dict.fromkeys(concepts)), tuple(dict.fromkeys(names)))
 
 
@@ -162,3 +203,5 @@ def warm_vocabulary() -> None:
     en_zipf("investment")
     is_topic_noun("investment", "")
     Speller({"investment"}).correct("investmnt")
+    vi_nouns("dân số hải phòng")  # the tagger
+    _marked_forms()

@@ -66,6 +66,8 @@ class QuestionKind:
         """Does a passage hold what this kind of question needs (a date, a number, a name ...)? A
         number the question itself gives ("Resolution 226") is not an answer to "how many"."""
         folded = _folded(text)
+        if self.kind in _FACT_KINDS and question and not _same_year(folded, fold(question)):
+            return False
         if self.kind in ("how-many", "when", "how-long") and question:
             for number in set(re.findall(r"\d+(?:[./-]\d+)*", fold(question))):
                 folded = re.sub(rf"(?<![\d.,/-]){re.escape(number)}(?![\d.,/-]*\d)", " ", folded)
@@ -176,6 +178,29 @@ def _holds_office(folded: str, office: tuple[str, tuple[str, ...]]) -> bool:
     return False
 
 
+_FACT_KINDS = ("when", "how-many", "how-long", "who", "where")
+_YEAR = re.compile(r"(?<![\d/.-])(?:19|20)\d\d(?![\d/.-]\d)")
+
+
+def _same_year(folded_text: str, folded_question: str) -> bool:
+    """A year in a fact question binds its answer: a passage about other years ("the 2025
+    conference" for "when is the 2026 conference") does not answer it. A passage with no year
+    at all is not judged here."""
+    asked = set(_YEAR.findall(folded_question))
+    if not asked:
+        return True
+    given = set(_YEAR.findall(folded_text))
+    return not given or bool(asked & given) or any(_spans(folded_text, year) for year in asked)
+
+
+def _spans(folded_text: str, year: str) -> bool:
+    """The passage gives a period that holds the year ("2023-2028", "from 2025 to 2030")."""
+    for start, end in re.findall(r"((?:19|20)\d\d)\s*(?:-|–|to|den)\s*((?:19|20)\d\d)", folded_text):
+        if start <= year <= end:
+            return True
+    return False
+
+
 @lru_cache(maxsize=8192)
 def _folded(text: str) -> str:
     return fold(text)
@@ -209,8 +234,9 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("who", ("who", "whom", "whose", "which official", "which agency", "which body", "which authority",
              "which department", "which office", "what is the name of", "whats the name of", "name of the"),
      ("ai", "nguoi nao", "co quan nao", "don vi nao", "vi nao", "ten la gi", "ten gi", "ho ten")),
-    ("where", ("where", "what venue", "which venue", "what location", "which location", "what place"),
-     ("o dau", "tai dau", "noi nao", "dia diem", "cho nao", "vi tri", "dia diem nao")),
+    ("where", ("where", "what venue", "which venue", "what location", "which location", "what place", "address",
+               "headquarters", "located"),
+     ("o dau", "tai dau", "noi nao", "dia diem", "cho nao", "vi tri", "dia diem nao", "dia chi", "tru so")),
     ("list", ("which", "what are", "what were", "list", "name the", "what kinds", "what types", "what sorts",
               "main points", "key contents", "key points", "what does it include", "what do they include",
               "what does the plan include", "enumerate", "what measures", "what steps"),
@@ -314,10 +340,10 @@ QUESTION_FRAME = frozenset([
 # words about the answer's form rather than its subject: an address, a percentage, the documents,
 # "in a nutshell" (stemmed as the unit index stems)
 QUESTION_FRAME = QUESTION_FRAME | frozenset(stem(w) for w in (
-    "address", "percent", "percentage", "document", "documents", "nutshell", "details", "information", "summary"))
+    "percent", "percentage", "document", "documents", "nutshell", "details", "information", "summary"))
 QUESTION_FRAME_PAIRS = frozenset([
     "noi_dung", "thong_tin", "cho_biet", "liet_ke", "tom_tat", "gioi_thieu", "cu_the", "hien_nay", "nhu_the",
-    "ra_sao", "the_nao", "chu_yeu", "chinh_la", "biet_ve", "dia_chi", "phan_tram", "ty_le", "van_ban", "chi_tiet",
+    "ra_sao", "the_nao", "chu_yeu", "chinh_la", "biet_ve", "phan_tram", "ty_le", "van_ban", "chi_tiet",
 ])
 
 

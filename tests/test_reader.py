@@ -149,3 +149,42 @@ def test_follow_ups_through_ask_chat_keep_the_conversation(built_index: Path, tm
     first, second = (json.loads(line) for line in run.stdout.splitlines())
     assert "1 July 2025" in first["answer"]
     assert "Tran Thanh Man" in second["answer"]  # "it" is Resolution 226, from the first question
+
+
+# -- what a fact answer must hold ------------------------------------------------------------------
+@pytest.mark.parametrize("question", [
+    "who is the chairman of the Hai Phong People's Committee?",  # only a Vice Chairman is named
+    "bi thu thanh uy hai phong la ai",  # "Ban Bí thư" is the Party Secretariat, not a person
+    "hai phong co bao nhieu du an fdi moi nam 2025",  # FDI is "record", no count of projects
+    "hoi nghi xuc tien dau tu hai phong 2026 to chuc khi nao",  # only the 2025 conference is dated
+])
+def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, question: str) -> None:
+    answer = assistant.answer(question)
+    assert answer.refused, answer.text
+    first = fold(answer.text.splitlines()[0])
+    assert "khong neu" in first or "do not state" in first or "khong co" in first or "not" in first, answer.text
+
+
+def test_the_holder_of_the_office_asked_is_named(assistant: Assistant) -> None:
+    answer = assistant.answer("ai la tong bien tap cong thong tin hai phong")
+    assert not answer.refused
+    assert "Trần Huy Kiên" in answer.text
+
+
+@pytest.mark.parametrize("question,fact", [
+    ("Nghị quyết 226 được bao nhiêu phần trăm đại biểu ủng hộ?", "93,51%"),  # "ủng hộ" for "tán thành"
+    ("dia chi cong thong tin dien tu hai phong", "18 Hoàng Diệu"),  # the address is the head office
+    ("khi nao chinh phu so ket viec thi diem nq226", "2028"),  # "nq226" typed as one word
+])
+def test_informal_wording_still_gets_the_fact(assistant: Assistant, question: str, fact: str) -> None:
+    answer = assistant.answer(question)
+    assert not answer.refused, answer.text
+    assert fact in answer.text
+
+
+def test_an_overview_of_an_article_quotes_its_opening(assistant: Assistant) -> None:
+    answer = assistant.answer("what's the 2025 external relations review article about")
+    assert not answer.refused
+    quoted = [line for line in answer.text.splitlines() if line.startswith("- ")]
+    assert len(quoted) >= 2, answer.text
+    assert "January 6" in answer.text  # the article's opening sentence

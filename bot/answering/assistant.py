@@ -40,7 +40,7 @@ MAX_QUESTION_CHARS = 1000
 ANALYSED_KEPT = 256  # question analyses remembered (prefetch, then answer)
 
 
-_GLUED = re.compile(r"\b([^\W\d_]{1,4})(\d{2,4})\b")
+_GLUED = re.compile(r"(?<![\w/.-])([^\W\d_]{1,4})(\d{2,4})\b")
 
 
 def _split_glued(text: str) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from indexer.text import fold
+from indexer.text import fold, has_vietnamese_marks
 from indexer.unit_index import stem
 
 _EN_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -76,7 +76,11 @@ class QuestionKind:
         if self.kind == "how-many":
             if NUMBER.search(folded) is None and VI_NUMBER.search(text.lower()) is None:
                 return False
-            return not self.counted or _mentions(folded, self.counted)
+            # what is counted is looked for in a passage of the question's language only (a
+            # Vietnamese "dự án" is not written in an English passage)
+            if not self.counted or (" " in self.counted) != has_vietnamese_marks(text):
+                return True
+            return _mentions(folded, self.counted)
         if self.kind == "how-long":
             return DURATION.search(folded) is not None
         if self.kind == "who":
@@ -102,7 +106,8 @@ _NOT_ORGANISATION = {"the", "of", "a", "an", "is", "was", "who", "la", "ai", "te
 # what "how many" may count without the passage naming it again (units and measures)
 _MEASURES = {"ha", "hectare", "hectar", "km", "km2", "m2", "phan", "usd", "vnd", "dong", "ty", "trieu", "nghin",
              "nam", "thang", "ngay", "lan", "nguoi", "percent", "percentag", "year", "month", "day", "time",
-             "dollar", "billion", "million", "thousand", "squar", "%"}
+             "dollar", "billion", "million", "thousand", "squar", "%", "tan", "kg", "met", "lit", "tonn", "ton",
+             "meter", "metr", "kilomet", "teu", "gio", "hour", "minut", "phut", "muc", "level"}
 
 
 _VI_NOT_NOUN = {"la", "gi", "nao", "khong", "co", "duoc", "roi", "vay", "the", "a", "nhi"}
@@ -118,7 +123,8 @@ def counted_noun(folded_question: str, language: str) -> str:
                 pair = words[i + 1:i + 3]
                 if pair[0] in _MEASURES or len(pair[0]) < 2:
                     return ""
-                return " ".join(pair) if len(pair) == 2 and pair[1] not in _VI_NOT_NOUN else pair[0]
+                noun = " ".join(pair) if len(pair) == 2 and pair[1] not in _VI_NOT_NOUN else pair[0]
+                return noun if " " in noun else ""  # one syllable alone is too ambiguous folded
         return ""
     for i in range(len(words) - 1):
         if words[i] == "how" and words[i + 1] == "many":
@@ -264,6 +270,9 @@ _VI_PLURAL = re.compile(r"\b(nhung|cac)\b.*\b(gi|nao)\b"
 def question_kind(question: str, language: str) -> QuestionKind:
     words = re.findall(r"[0-9a-z%]+", fold(question))
     folded = " " + " ".join(words) + " "
+    folded = folded.replace(" what s ", " what is ").replace(" whats ", " what is ")
+    if language == "en" and folded.endswith(" about ") and not re.search(r" (how|when|who|where) ", folded):
+        return QuestionKind("overview")  # "what is the review article about"
     for kind, en, vi in _CUES:
         for cue in (vi if language == "vi" else en):
             if f" {cue} " in folded:

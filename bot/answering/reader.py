@@ -44,6 +44,7 @@ FOLLOW_MARGIN = 0.15
 SPREAD_DISCOUNT = 0.7  # a question word most candidate units hold names the subject, not the answer  # a further quote scores within this of the best
 COUNTERPART_MIN = 0.84  # cosine for a unit and its translation
 DUPLICATE_MIN = 0.93
+LEDE_UNITS = 3  # an overview of a document quotes up to this many of its opening units
 MAX_QUOTES = {"list": 3, "overview": 3, "what": 2, "yes-no": 2}
 DEFAULT_MAX_QUOTES = 2
 STRICT_KINDS = ("when", "how-many", "how-long", "who", "where", "yes-no")  # one fact asked for
@@ -87,6 +88,13 @@ class Reader:
             for x, y in ((a, b), (b, a)):
                 if y in docs_units:
                     self._translations.setdefault(x, {})[doc_lang[y]] = docs_units[y]
+        # each document's opening: its first units that say something (not about the document
+        # itself, not a list's bare introduction), in reading order
+        self._lede: dict[str, list[int]] = {}
+        for doc, ns in docs_units.items():
+            ordered = sorted(ns, key=lambda n: units.units[n].order)
+            self._lede[doc] = [n for n in ordered if not units.units[n].about_document
+                               and units.units[n].kind in ("sentence", "list")][:LEDE_UNITS]
 
     # -- scoring ----------------------------------------------------------------------------------
     def _lexical(self, q: AnalysedQuestion, n: int, spread: dict[str, float]) -> tuple[float, float]:
@@ -218,8 +226,23 @@ class Reader:
             if q.kind.kind not in ("list", "overview", "what", "yes-no") and not cand.satisfies:
                 continue
             chosen.append(cand)
+        if q.kind.kind == "overview" and top.unit.kind != "list":
+            chosen = self._with_lede(top, chosen, scored, limit)
         rest = sorted(chosen[1:], key=lambda c: (c.unit.doc_id != top.unit.doc_id, c.unit.doc_id, c.unit.order))
         return [top, *rest]  # the best answer first, then the others in reading order
+
+    def _with_lede(self, top: Quote, chosen: list[Quote], scored: list[Quote], limit: int) -> list[Quote]:
+        """An overview of the leading document: its opening units, which state what it is about,
+        come before other quotes of lower score."""
+        by_unit = {c.index: c for c in scored}
+        lede = [by_unit[n] for n in self._lede.get(top.unit.doc_id, []) if n in by_unit and n != top.index]
+        out = [top]
+        for cand in [*lede, *chosen[1:]]:
+            if len(out) >= limit:
+                break
+            if cand not in out and not any(self._overlaps(cand, c) for c in out):
+                out.append(cand)
+        return out
 
     def _overlaps(self, a: Quote, b: Quote) -> bool:
         """The same text twice: an item and its own list, or one fact in two languages."""

@@ -78,6 +78,8 @@ class QuestionKind:
                 return False
             # what is counted is looked for in a passage of the question's language only (a
             # Vietnamese "dự án" is not written in an English passage)
+            if self.counted == AREA:
+                return _AREA.search(folded) is not None
             if not self.counted or (" " in self.counted) != has_vietnamese_marks(text):
                 return True
             return _mentions(folded, self.counted)
@@ -113,9 +115,17 @@ _MEASURES = {"ha", "hectare", "hectar", "km", "km2", "m2", "phan", "usd", "vnd",
 _VI_NOT_NOUN = {"la", "gi", "nao", "khong", "co", "duoc", "roi", "vay", "the", "a", "nhi"}
 
 
+AREA = "@area"  # "how big is the zone": the answer is an area
+_AREA_ASKED = re.compile(r"\b(how big|how large|what size|what area|how many hectares|how much land|dien tich|"
+                         r"rong bao nhieu|rong khoang|bao nhieu ha|rong bao nhieu ha|quy mo dien tich)\b")
+_AREA = re.compile(r"\d[\d.,]*\s*(ha|hectares?|km2|km²|m2|m²|square (kilo)?met(re|er)s?)\b")
+
+
 def counted_noun(folded_question: str, language: str) -> str:
-    """What a "how many" question counts, as folded words ("project", "du an"); "" when it
-    counts a measure (hectares, percent, years) or names nothing."""
+    """What a "how many" question counts, as folded words ("project", "du an"), or AREA for
+    "how big"; "" when it counts a measure (percent, years) or names nothing."""
+    if _AREA_ASKED.search(folded_question):
+        return AREA
     words = folded_question.split()
     if language == "vi":
         for i, word in enumerate(words):
@@ -349,7 +359,8 @@ QUESTION_FRAME = frozenset([
 # words about the answer's form rather than its subject: an address, a percentage, the documents,
 # "in a nutshell" (stemmed as the unit index stems)
 QUESTION_FRAME = QUESTION_FRAME | frozenset(stem(w) for w in (
-    "percent", "percentage", "document", "documents", "nutshell", "details", "information", "summary"))
+    "percent", "percentage", "document", "documents", "nutshell", "details", "information", "summary", "total",
+    "altogether", "combined", "approximately", "roughly", "figure", "figures", "number"))
 QUESTION_FRAME_PAIRS = frozenset([
     "noi_dung", "thong_tin", "cho_biet", "liet_ke", "tom_tat", "gioi_thieu", "cu_the", "hien_nay", "nhu_the",
     "ra_sao", "the_nao", "chu_yeu", "chinh_la", "biet_ve", "phan_tram", "ty_le", "van_ban", "chi_tiet",

@@ -108,6 +108,7 @@ def _quote_lines(quote: Quote, n: int, lang: str) -> list[str]:
 
 
 NEEDS = ("when", "how-many", "how-long", "who", "where")  # kinds whose answer must hold a date, a number ...
+UNMET_QUOTE_MIN_DENSE = 0.82  # "what the documents do say" is quoted only when it is this close to the question
 
 
 def extractive(q: AnalysedQuestion, reading: Reading, chunk_text: dict[str, str], contact: Callable[[], str],
@@ -115,8 +116,12 @@ def extractive(q: AnalysedQuestion, reading: Reading, chunk_text: dict[str, str]
     """The quoted answer. When the question asks for a date, a figure, a name or a place that no
     quoted passage holds, the answer is a refusal that says so, shows what the documents do say and
     where to ask (`contact`, called only then)."""
-    citations, numbers = citations_for(reading.quotes, chunk_text, results)
     unmet = not reading.satisfied and q.kind.kind in NEEDS
+    if unmet and max((x.dense for x in reading.quotes), default=0.0) < UNMET_QUOTE_MIN_DENSE:
+        # nothing holds the fact, and what is there is not even close to the question: a neighbouring
+        # passage would only look like an answer ("how many islands has Japan" -> a plan's sentence)
+        return refusal(q.text, q.language, contact())
+    citations, numbers = citations_for(reading.quotes, chunk_text, results)
     lines = [frame(q.language, {str(x.meta.get("language", "")) for x in reading.quotes})]
     if unmet:
         lines = [t("not_stated", q.language, what=t(f"not_stated:{q.kind.kind}", q.language))]

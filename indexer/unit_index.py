@@ -28,7 +28,7 @@ from langchain_core.embeddings import Embeddings
 
 from indexer.fileio import write_atomic
 from indexer.phrases import PhraseMap, load_synonyms
-from indexer.text import STOPWORDS, tokens_with_parts
+from indexer.text import STOPWORDS, fold, tokens_with_parts
 from indexer.units import Unit, document_units
 
 log = logging.getLogger("indexer.unit_index")
@@ -132,6 +132,18 @@ class UnitIndex:
     synonyms: PhraseMap
     chunk_terms: dict[str, frozenset[str]] = field(default_factory=dict)  # title, section and text
     chunk_text: dict[str, str] = field(default_factory=dict)
+    _pairs: frozenset[str] | None = field(default=None, repr=False)
+
+    def folded_pairs(self) -> frozenset[str]:
+        """Every two adjacent words of the passages, folded, stop words included ("co quan" for
+        "cơ quan"): how a question typed without marks is matched word pair by word pair."""
+        if self._pairs is None:
+            out: set[str] = set()
+            for text in self.chunk_text.values():
+                words = re.findall(r"\w+", fold(text))
+                out.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+            self._pairs = frozenset(out)
+        return self._pairs
 
     def idf(self, term: str) -> float:
         return math.log(1 + self.n_passages / (1 + self.df.get(term, 0)))

@@ -188,3 +188,12 @@ def test_an_overview_of_an_article_quotes_its_opening(assistant: Assistant) -> N
     quoted = [line for line in answer.text.splitlines() if line.startswith("- ")]
     assert len(quoted) >= 2, answer.text
     assert "January 6" in answer.text  # the article's opening sentence
+
+
+@pytest.mark.parametrize("question", ["thu do cua phap la gi", "Thủ đô của Pháp là gì?", "thu do cua nhat ban la gi"])
+def test_a_general_knowledge_question_typed_without_marks_is_refused_plainly(assistant: Assistant,
+                                                                             question: str) -> None:
+    # typed without marks, "thu", "do" and "phap" are syllables of the documents (thủ tục, pháp luật):
+    # that must not make the capital of France look covered
+    answer = assistant.answer(question)
+    assert answer.refused and not answer.citations, answer.text

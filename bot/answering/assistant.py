@@ -99,6 +99,7 @@ class Assistant:
                                  if len(form.split()) >= 2], only_unmarked=True)
             words = {w for text in snap.texts for w in tokens(text)}
             words |= {w for m in snap.metas for w in tokens(f"{m.get('title', '')} {m.get('section', '')}")}
+            units.folded_pairs()  # for questions typed without marks
             current = _Generation(snap.manifest.collection, units, Reader(units), restore, Speller(words))
             self._generation_cache = current
             return current

@@ -359,11 +359,11 @@ QUESTION_FRAME = frozenset([
 # words about the answer's form rather than its subject: an address, a percentage, the documents,
 # "in a nutshell" (stemmed as the unit index stems)
 QUESTION_FRAME = QUESTION_FRAME | frozenset(stem(w) for w in (
-    "percent", "percentage", "document", "documents", "nutshell", "details", "information", "summary", "total",
+    "percent", "percentage", "nutshell", "details", "information", "summary", "total",
     "altogether", "combined", "approximately", "roughly", "figure", "figures", "number"))
 QUESTION_FRAME_PAIRS = frozenset([
     "noi_dung", "thong_tin", "cho_biet", "liet_ke", "tom_tat", "gioi_thieu", "cu_the", "hien_nay", "nhu_the",
-    "ra_sao", "the_nao", "chu_yeu", "chinh_la", "biet_ve", "phan_tram", "ty_le", "van_ban", "chi_tiet",
+    "ra_sao", "the_nao", "chu_yeu", "chinh_la", "biet_ve", "phan_tram", "ty_le", "chi_tiet",
 ])
 
 

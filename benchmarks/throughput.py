@@ -275,7 +275,7 @@ async def run(args: argparse.Namespace) -> int:
     print("2/3 answering core in-process ...", file=sys.stderr, flush=True)
     assistant = Assistant(settings)
     pool = WorkerPool()
-    await pool.run(assistant.answer, "What does Resolution 226 allow Hai Phong to do?")  # warm, as the bot does
+    await pool.run(assistant.warm)  # as the bot does before it reports ready
     new_ms, cached_ms = single_answers(assistant, questions(args.single_n, offset=1700))
     core_qps, core_refused = await core_burst(assistant, pool, questions(args.core_n, offset=1000), staged=True)
     pool_only_qps, _ = await core_burst(assistant, pool, questions(args.core_n // 2, offset=1400), staged=False)

@@ -157,6 +157,7 @@ def test_follow_ups_through_ask_chat_keep_the_conversation(built_index: Path, tm
     "bi thu thanh uy hai phong la ai",  # "Ban Bí thư" is the Party Secretariat, not a person
     "hai phong co bao nhieu du an fdi moi nam 2025",  # FDI is "record", no count of projects
     "hoi nghi xuc tien dau tu hai phong 2026 to chuc khi nao",  # only the 2025 conference is dated
+    "Giá đất khu công nghiệp ở Hải Phòng bao nhiêu?",  # a price needs an amount of money, not an area
 ])
 def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, question: str) -> None:
     answer = assistant.answer(question)

@@ -80,6 +80,8 @@ class QuestionKind:
             # Vietnamese "dự án" is not written in an English passage)
             if self.counted == AREA:
                 return _AREA.search(folded) is not None
+            if self.counted == MONEY:
+                return _MONEY.search(folded) is not None
             if not self.counted or (" " in self.counted) != has_vietnamese_marks(text):
                 return True
             return _mentions(folded, self.counted)
@@ -116,9 +118,22 @@ _VI_NOT_NOUN = {"la", "gi", "nao", "khong", "co", "duoc", "roi", "vay", "the", "
 
 
 AREA = "@area"  # "how big is the zone": the answer is an area
+MONEY = "@money"  # "what does it cost", "giá ... bao nhiêu": the answer is an amount of money
+_MONEY_ASKED_EN = re.compile(r"\b(price|prices|cost|costs|fee|fees|how much does|how much do|how much is the (rent|price|fee))\b")
+_MONEY_ASKED_VI = re.compile(r"(?<!\w)(giá|chi phí|phí|lệ phí|tiền thuê|bao nhiêu tiền)(?!\w)")
+_MONEY_ASKED_VI_UNMARKED = re.compile(r"^(gia|chi phi|le phi)\b|\b(gia (dat|thue|dien|nuoc|vang|xang|nha|ve|ban|mua|dich vu)|chi phi|le phi|bao nhieu tien)\b")
+_MONEY = re.compile(r"\d[\d.,]*\s*(vnd|usd|dong|ty dong|trieu dong|nghin dong|billion|million|thousand)\b|\b(vnd|usd|us\$|\$)\s*\d")
 _AREA_ASKED = re.compile(r"\b(how big|how large|what size|what area|how many hectares|how much land|dien tich|"
                          r"rong bao nhieu|rong khoang|bao nhieu ha|rong bao nhieu ha|quy mo dien tich)\b")
 _AREA = re.compile(r"\d[\d.,]*\s*(ha|hectares?|km2|km²|m2|m²|square (kilo)?met(re|er)s?)\b")
+
+
+def _asks_money(question: str, folded: str, language: str) -> bool:
+    if language != "vi":
+        return _MONEY_ASKED_EN.search(folded) is not None
+    if has_vietnamese_marks(question):
+        return _MONEY_ASKED_VI.search(question.lower()) is not None
+    return _MONEY_ASKED_VI_UNMARKED.search(folded.strip()) is not None
 
 
 def counted_noun(folded_question: str, language: str) -> str:
@@ -289,7 +304,8 @@ def question_kind(question: str, language: str) -> QuestionKind:
                 if kind == "list" and language == "en" and cue == "which" and not _EN_PLURAL.search(folded):
                     continue  # "which zone ..." asks for one thing
                 if kind == "how-many":
-                    return QuestionKind(kind, counted=counted_noun(folded.strip(), language))
+                    return QuestionKind(kind, counted=MONEY if _asks_money(question, folded, language)
+                                        else counted_noun(folded.strip(), language))
                 if kind == "who":
                     person = _PERSON_ASKED.search(folded) is not None
                     return QuestionKind(kind, person=person, office=office_asked(folded) if person else None)

@@ -52,6 +52,14 @@ def test_the_events_hosted_in_2025_are_named(assistant: Assistant) -> None:
     assert "ABAC 3" in answer.text and "Investment Promotion Conference" in answer.text
 
 
+def test_the_events_are_named_in_vietnamese_too(assistant: Assistant) -> None:
+    # the sentence that names them comes with "Các sự kiện quy mô lớn này ..." ("these events"),
+    # which points back to it
+    answer = assistant.answer("Năm 2025 Hải Phòng tổ chức những sự kiện quốc tế nào?")
+    assert not answer.refused
+    assert "ABAC 3" in answer.text and "Hội nghị Xúc tiến đầu tư" in answer.text
+
+
 @pytest.mark.parametrize("question,date", [
     ("When did Resolution 226 come into force?", "1 July 2025"),
     ("res 226 kick in when?", "1 July 2025"),

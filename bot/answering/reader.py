@@ -14,6 +14,7 @@ quoted twice.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,15 @@ class Reading:
     candidates: int
 
 
+_POINTS_BACK_EN = re.compile(r"^\s*(these|this|such|those)\b", re.IGNORECASE)
+_POINTS_BACK_VI = re.compile(r"^\s*(đây|điều này|việc này|những|các|nhờ đó|qua đó|từ đó)\b[^,.;:]{0,40}?\bnày\b"
+                             r"|^\s*(đây|điều này|việc này|nhờ đó|qua đó|từ đó)\b", re.IGNORECASE)
+
+
+def _points_back(text: str) -> bool:
+    return bool(_POINTS_BACK_EN.match(text) or _POINTS_BACK_VI.match(text))
+
+
 class Reader:
     def __init__(self, units: UnitIndex) -> None:
         self.units = units
@@ -91,8 +101,11 @@ class Reader:
         # each document's opening: its first units that say something (not about the document
         # itself, not a list's bare introduction), in reading order
         self._lede: dict[str, list[int]] = {}
+        self._previous: dict[int, int] = {}  # a sentence -> the sentence before it in its document
         for doc, ns in docs_units.items():
             ordered = sorted(ns, key=lambda n: units.units[n].order)
+            sentences = [n for n in ordered if units.units[n].kind == "sentence"]
+            self._previous.update(zip(sentences[1:], sentences, strict=False))
             self._lede[doc] = [n for n in ordered if not units.units[n].about_document
                                and units.units[n].kind in ("sentence", "list")][:LEDE_UNITS]
 
@@ -228,8 +241,26 @@ class Reader:
             chosen.append(cand)
         if q.kind.kind == "overview" and top.unit.kind != "list":
             chosen = self._with_lede(top, chosen, scored, limit)
+        chosen = self._with_antecedents(chosen)
         rest = sorted(chosen[1:], key=lambda c: (c.unit.doc_id != top.unit.doc_id, c.unit.doc_id, c.unit.order))
         return [top, *rest]  # the best answer first, then the others in reading order
+
+    def _with_antecedents(self, chosen: list[Quote]) -> list[Quote]:
+        """A quoted sentence that points back ("These events ...", "Các sự kiện này ...") comes with
+        the sentence it points to, placed before it."""
+        out = list(chosen)
+        have = {c.index for c in chosen}
+        for quote in chosen:
+            before = self._previous.get(quote.index)
+            if before is None or before in have or not _points_back(quote.unit.text):
+                continue
+            unit = self.units.units[before]
+            if unit.about_document:
+                continue
+            out.append(Quote(before, unit, self.units.meta[before], quote.score - 1e-6, quote.dense, 0.0,
+                             quote.satisfies))
+            have.add(before)
+        return out
 
     def _with_lede(self, top: Quote, chosen: list[Quote], scored: list[Quote], limit: int) -> list[Quote]:
         """An overview of the leading document: its opening units, which state what it is about,

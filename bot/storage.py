@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -112,6 +114,14 @@ def _private_file(path: Path) -> None:
         pass
 
 
+@retry(retry=retry_if_exception(lambda e: isinstance(e, sqlite3.OperationalError) and "locked" in str(e)),
+       stop=stop_after_delay(30), wait=wait_random(0.01, 0.1), reraise=True)
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """Two processes opening a new database together: the one switching it to WAL can find it
+    locked by the other, and SQLite does not wait for that lock here, so the switch is retried."""
+    conn.execute("PRAGMA journal_mode=WAL")
+
+
 class Database:
     """One connection per process, serialised by a lock; every write is one transaction."""
 
@@ -126,7 +136,7 @@ class Database:
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(self._conn)
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA busy_timeout=30000")
             self._conn.execute("PRAGMA foreign_keys=ON")

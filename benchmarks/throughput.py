@@ -14,8 +14,9 @@ to end over the signed Zalo OA webhook, with the ratios between them.
    answer, then a burst of users x questions signed events (each user sends the next question when
    the previous answer arrived): answered/s, lost, latency percentiles, peak memory of the bot.
 
-Every question text is distinct (a base question wrapped in an opening and a closing of its language,
-"Hi, ... Thanks."), so no vector comes from the query cache: the figures are those of new questions. Without --data-dir the
+Every question text is distinct (the labelled questions of tests/data as written, then wrapped in an
+opening and a closing of their language, "Hi, ... Thanks."), so no vector comes from the query
+cache: the figures are those of new questions. Without --data-dir the
 index of knowledge/ is built first into a temporary DATA_DIR. --profile adds a cProfile of warm
 answers (where the milliseconds go).
 Targets (issue 10): >= 50 answered/s over the webhook for a 600-message burst, 0 lost, p95 <= 5 s,
@@ -92,10 +93,28 @@ def variant(question: str, n: int) -> str:
     return " ".join(part for part in (opening, question, closing) if part)
 
 
+def _question_pool() -> list[str]:
+    """The base questions, then every question of the labelled sets in tests/data (real wordings
+    in English, Vietnamese and Vietnamese without marks, about 300): new texts of ordinary length."""
+    pool = list(BASE_QUESTIONS)
+    for name in ("answer_eval.jsonl", "answer_fresh.jsonl", "heldout_questions.jsonl"):
+        path = ROOT / "tests" / "data" / name
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    pool.append(str(row.get("q") or row.get("question") or ""))
+    return list(dict.fromkeys(q for q in pool if q.strip()))
+
+
+POOL = _question_pool()
+
+
 def questions(count: int, offset: int = 0) -> list[str]:
-    """`count` distinct question texts; calls with offsets at least `count` apart share none."""
-    base = len(BASE_QUESTIONS)
-    return [variant(BASE_QUESTIONS[(offset + i) % base], (offset + i) // base) for i in range(count)]
+    """`count` distinct question texts: the pool's questions as written, then wrapped in an opening
+    and a closing once the pool is used up; calls with offsets at least `count` apart share none."""
+    base = len(POOL)
+    return [variant(POOL[(offset + i) % base], (offset + i) // base) for i in range(count)]
 
 
 # -- 1. the model alone -----------------------------------------------------------------------------

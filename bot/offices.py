@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -51,6 +52,7 @@ def _singular(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=4096)
 def _words(text: str) -> str:
     """Folded, singular words separated by single spaces (punctuation dropped)."""
     return " ".join(_singular(w) for w in re.sub(r"[^\w]+", " ", fold(text or "")).split())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Words so common in both languages' questions and documents that they only add noise.
 STOPWORDS = frozenset(
@@ -18,10 +19,18 @@ _DECIMAL = re.compile(r"^\d+[.,]\d+$")
 
 
 def fold(text: str) -> str:
-    """Lower-case and strip Vietnamese diacritics (đ -> d), so 'Nghị quyết' == 'nghi quyet'."""
+    """Lower-case and strip Vietnamese diacritics (đ -> d), so 'Nghị quyết' == 'nghi quyet'.
+    Words and short phrases, folded over and over while questions are read, are remembered."""
+    return _fold_short(text) if len(text) <= 64 else _fold(text)
+
+
+def _fold(text: str) -> str:
     text = unicodedata.normalize("NFD", text.lower())
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
     return text.replace("đ", "d").replace("ð", "d")
+
+
+_fold_short = lru_cache(maxsize=65536)(_fold)
 
 
 def tokens(text: str) -> list[str]:

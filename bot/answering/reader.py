@@ -77,6 +77,13 @@ _POINTS_BACK_VI = re.compile(r"^\s*(đây|điều này|việc này|những|các|
                              r"|^\s*(đây|điều này|việc này|nhờ đó|qua đó|từ đó)\b", re.IGNORECASE)
 
 
+def _names_head(head: frozenset[str], heading: frozenset[str]) -> bool:
+    """Does an enumeration's heading name what the question lists? A two-word head ("hội nghị")
+    must be matched as a pair: folded, its single syllables match other words ("nghị quyết")."""
+    pairs = {t for t in head if "_" in t}
+    return bool(pairs & heading) if pairs else bool(head & heading)
+
+
 def _points_back(text: str) -> bool:
     return bool(_POINTS_BACK_EN.match(text) or _POINTS_BACK_VI.match(text))
 
@@ -181,7 +188,7 @@ class Reader:
                 score += PERSON_BONUS
             if listing and (unit.kind == "list" or inline_items(unit.text)):
                 if q.head:  # the question names what it lists: an enumeration of that
-                    score += LIST_BONUS + HEAD_BONUS if q.head & self._heading_terms(unit) else 0.0
+                    score += LIST_BONUS + HEAD_BONUS if _names_head(q.head, self._heading_terms(unit)) else 0.0
                 elif ctx_cov >= LIST_MIN_CONTEXT:
                     score += LIST_BONUS
             scored.append(Quote(n, unit, self.units.meta[n], score, float(d), text_cov, satisfies))

@@ -28,10 +28,25 @@ class Turn:
     language: str
 
 
+# ... a question that ends pointing back ("when was that?", "ai ký văn bản đó?")
+_POINTS_BACK = re.compile(r"\b(that|this|there|then|those|these|do|nay|ay|kia|van ban do|no)\s*\??$")
+# words that only ask (what, when, how many, bao giờ, ở đâu ...): a question made of little else
+# names no subject of its own ("Áp dụng đến bao giờ?")
+_ASKING = frozenset(["when", "where", "who", "whom", "what", "which", "how", "many", "much", "long", "date", "year", "is", "are", "was", "were", "does", "do", "did", "can", "will", "the", "a", "an", "of", "to", "for", "in", "on", "at", "it", "by", "from", "until", "bao", "gio", "nao", "khi", "dau", "ai", "gi", "nhieu", "may", "sao", "la", "co", "duoc", "khong", "den", "tu", "the", "o", "tai", "luc", "ngay", "nam", "thang", "ra"])
+MAX_BARE_CONTENT = 2  # content words (syllables) at most, for a question to lean on the previous one
+
+
 def looks_like_follow_up(question: str) -> bool:
     folded = fold(question).strip()
     words = tokens(question)
-    return bool(words) and len(words) <= 8 and bool(_FOLLOW_UP.search(folded))
+    if not words or len(words) > 8:
+        return False
+    if _FOLLOW_UP.search(folded) or _POINTS_BACK.search(folded):
+        return True
+    if any(any(c.isdigit() for c in w) for w in words) or any(w[:1].isupper() for w in question.split()[1:]):
+        return False  # a number or a name: the question names its own subject
+    content = [w for w in words if w not in _ASKING]
+    return len(words) <= 6 and len(content) <= MAX_BARE_CONTENT and len(content) < len(words)
 
 
 class ChatMemory:

@@ -206,3 +206,18 @@ def test_a_general_knowledge_question_typed_without_marks_is_refused_plainly(ass
     # that must not make the capital of France look covered
     answer = assistant.answer(question)
     assert answer.refused and not answer.citations, answer.text
+
+
+def test_an_elliptical_follow_up_is_read_with_the_previous_question(built_index: Path, tmp_path: Path) -> None:
+    from bot.memory import ChatMemory
+    from bot.storage import Database
+
+    memory = ChatMemory(Database(tmp_path / "memory.sqlite3"), turns=4, ttl_seconds=3600)
+    assistant = Assistant(Settings.from_env(settings_env(built_index)), memory=memory)
+    first = assistant.answer("Mức thu nhập tăng thêm cho công chức theo Nghị quyết 226 là bao nhiêu?", chat_key="c1")
+    assert "0,8 hoặc 0,6" in first.text
+    # no "it", no "còn … thì sao": the question names no subject, so it is the previous one's
+    then = assistant.answer("Áp dụng đến bao giờ?", chat_key="c1")
+    assert not then.refused and "31 tháng 12 năm 2026" in then.text
+    alone = assistant.answer("Áp dụng đến bao giờ?", chat_key="someone-else")
+    assert alone.refused  # without the conversation it cannot be answered

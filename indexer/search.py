@@ -176,12 +176,6 @@ class SearchEngine:
         thread: from the event loop use `embed_query_async`."""
         return self.query_embedder.embed(text)
 
-    def prefetch_query(self, text: str) -> None:
-        """Start embedding `text` without waiting: a later `embed_query` of the same text finds
-        the vector in flight or cached. Does nothing until the model is loaded (never blocks)."""
-        if self._query_embedder is not None:
-            self._query_embedder.future(text)
-
     async def embed_query_async(self, text: str) -> np.ndarray:
         """`embed_query` for a coroutine: the event loop keeps running while the model works (and
         while it loads, the first time)."""

@@ -37,7 +37,7 @@ log = logging.getLogger("bot.answering.assistant")
 RETRIEVE_K = 6
 HISTORY_WEIGHT = 0.3  # weight of an earlier turn's words in a follow-up
 MAX_QUESTION_CHARS = 1000
-ANALYSED_KEPT = 256  # question analyses remembered (prefetch, then answer)
+ANALYSED_KEPT = 256  # question analyses remembered (`prepare`, then `answer`)
 
 
 _GLUED = re.compile(r"(?<![\w/.-])([^\W\d_]{1,4})(\d{2,4})\b")
@@ -163,7 +163,7 @@ class Assistant:
     # -- answering --------------------------------------------------------------------------------
     def analyse(self, question: str, query: str, lang: str, gen: _Generation) -> AnalysedQuestion:
         """`query` is the question, or for a follow-up the question joined with the earlier topic.
-        Remembered for a few hundred questions: the conversation layer's prefetch analyses a
+        Remembered for a few hundred questions: the conversation layer's `prepare` analyses a
         question as it arrives, and the answer then finds that analysis ready."""
         key = (gen.collection, question, query, lang)
         with self._lock:

@@ -27,14 +27,13 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass, field
 
 import aiohttp
 from _common import ROOT, percentile, table
-from webhook_load import CHANNEL_VARS, TimedFakeZalo, free_port, prepare_data, user_session, wait_ready
+from webhook_load import TimedFakeZalo, bot_env, free_port, prepare_data, user_session, wait_ready
 
 from tests.processes import terminate
 
@@ -139,14 +138,8 @@ async def run(args: argparse.Namespace) -> None:
     data = prepare_data(args.data_dir)
     fake = await TimedFakeZalo().start()
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in CHANNEL_VARS}
-    env.update({"DATA_DIR": str(data), "KNOWLEDGE_DIR": str(ROOT / "knowledge"), "WEBHOOK_HOST": "127.0.0.1",
-                "WEBHOOK_PORT": str(port), "RATE_LIMIT_PER_MINUTE": "10000", "LOG_LEVEL": args.log_level,
-                "LOG_FORMAT": "json", "ZALO_OA_APP_ID": fake.app_id, "ZALO_OA_SECRET_KEY": fake.oa_secret_key,
-                "ZALO_APP_SECRET": fake.app_secret, "ZALO_OA_ACCESS_TOKEN": fake.access_token,
-                "ZALO_OA_REFRESH_TOKEN": fake.refresh_token, "ZALO_OA_API_BASE_URL": fake.base_url,
-                "ZALO_OAUTH_BASE_URL": fake.base_url, "WEBHOOK_IDLE_TIMEOUT": str(args.idle_timeout),
-                "WEBHOOK_HEADER_TIMEOUT": str(args.header_timeout)})
+    env = bot_env(fake, data, port, args.log_level)
+    env.update({"WEBHOOK_IDLE_TIMEOUT": str(args.idle_timeout), "WEBHOOK_HEADER_TIMEOUT": str(args.header_timeout)})
     if args.max_connections:
         env["WEBHOOK_MAX_CONNECTIONS"] = str(args.max_connections)
     log_path = data.parent / "bot.log"

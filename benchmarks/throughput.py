@@ -39,7 +39,7 @@ from pathlib import Path
 
 import aiohttp
 from _common import ROOT, percentile, table
-from webhook_load import CHANNEL_VARS, TimedFakeZalo, free_port, peak_rss_mib, prepare_data
+from webhook_load import TimedFakeZalo, bot_env, free_port, peak_rss_mib, prepare_data
 
 from bot.answering import Assistant
 from bot.config import Settings
@@ -244,13 +244,7 @@ async def wait_ready(session: aiohttp.ClientSession, base: str, proc: asyncio.su
 async def end_to_end(args: argparse.Namespace, data: Path) -> dict[str, float | int | list[str]]:
     fake = await TimedFakeZalo().start()
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in CHANNEL_VARS}
-    env.update({"DATA_DIR": str(data), "KNOWLEDGE_DIR": str(ROOT / "knowledge"), "WEBHOOK_HOST": "127.0.0.1",
-                "WEBHOOK_PORT": str(port), "RATE_LIMIT_PER_MINUTE": "10000", "LOG_LEVEL": "WARNING",
-                "LOG_FORMAT": "json", "ZALO_OA_APP_ID": fake.app_id, "ZALO_OA_SECRET_KEY": fake.oa_secret_key,
-                "ZALO_APP_SECRET": fake.app_secret, "ZALO_OA_ACCESS_TOKEN": fake.access_token,
-                "ZALO_OA_REFRESH_TOKEN": fake.refresh_token, "ZALO_OA_API_BASE_URL": fake.base_url,
-                "ZALO_OAUTH_BASE_URL": fake.base_url})
+    env = bot_env(fake, data, port)
     log_path = data.parent / "bot.log"
     url = f"http://127.0.0.1:{port}/zalo/oa/webhook"
     with log_path.open("wb") as out:

@@ -153,17 +153,24 @@ async def user_session(n: int, questions: int, fake: TimedFakeZalo, session: aio
             lost.append(f"{user}#{i}: no reply")
 
 
-async def run(args: argparse.Namespace) -> None:
-    data = prepare_data(args.data_dir)
-    fake = await TimedFakeZalo().start()
-    port = free_port()
+def bot_env(fake: TimedFakeZalo, data: Path, port: int, log_level: str = "WARNING") -> dict[str, str]:
+    """The environment of a `python -m bot run` serving the Zalo OA webhook on `port`, with the
+    Zalo APIs pointed at `fake` and no other channel configured."""
     env = {k: v for k, v in os.environ.items() if k not in CHANNEL_VARS}
     env.update({"DATA_DIR": str(data), "KNOWLEDGE_DIR": str(ROOT / "knowledge"), "WEBHOOK_HOST": "127.0.0.1",
-                "WEBHOOK_PORT": str(port), "RATE_LIMIT_PER_MINUTE": "10000", "LOG_LEVEL": "WARNING",
+                "WEBHOOK_PORT": str(port), "RATE_LIMIT_PER_MINUTE": "10000", "LOG_LEVEL": log_level,
                 "LOG_FORMAT": "json", "ZALO_OA_APP_ID": fake.app_id, "ZALO_OA_SECRET_KEY": fake.oa_secret_key,
                 "ZALO_APP_SECRET": fake.app_secret, "ZALO_OA_ACCESS_TOKEN": fake.access_token,
                 "ZALO_OA_REFRESH_TOKEN": fake.refresh_token, "ZALO_OA_API_BASE_URL": fake.base_url,
                 "ZALO_OAUTH_BASE_URL": fake.base_url})
+    return env
+
+
+async def run(args: argparse.Namespace) -> None:
+    data = prepare_data(args.data_dir)
+    fake = await TimedFakeZalo().start()
+    port = free_port()
+    env = bot_env(fake, data, port)
     log_path = data.parent / "bot.log"
     with log_path.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=str(ROOT), env=env,

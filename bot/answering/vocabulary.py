@@ -154,10 +154,12 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             after = f"{fb}_{folded[i + 2]}" if i + 2 < len(folded) else ""
             if df.get(before, 0) or df.get(after, 0):
                 continue  # each syllable belongs with its other neighbour ("hai phong | thu hut")
-            if (f"{a} {b}" in compounds and f"{fa} {fb}" not in GENERIC_VI and f"{fa}_{fb}" not in QUESTION_FRAME_PAIRS
-                    and df.get(f"{fa}_{fb}", 0) == 0 and (marked or f"{fa} {fb}" not in units.folded_pairs())
-                    and (marked or not (fa in STOPWORDS and fb in STOPWORDS))
-                    and (not marked or not (fa in STOPWORDS or fb in STOPWORDS))
+            if marked:  # written with its marks, a stop word is one: a pair holding it names no concept
+                unseen_pair = not (fa in STOPWORDS or fb in STOPWORDS)
+            else:  # "thu do" may be thủ đô; the pair is checked against the documents as typed
+                unseen_pair = not (fa in STOPWORDS and fb in STOPWORDS) and f"{fa} {fb}" not in units.folded_pairs()
+            if (unseen_pair and f"{a} {b}" in compounds and f"{fa} {fb}" not in GENERIC_VI
+                    and f"{fa}_{fb}" not in QUESTION_FRAME_PAIRS and df.get(f"{fa}_{fb}", 0) == 0
                     and not (fa in linked and fb in linked)):
                 candidates.append((f"{a} {b}", f"{fa} {fb}"))
         # a subject is named by a noun: a verb or an adjective outside the corpus ("ủng hộ" for

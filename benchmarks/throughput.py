@@ -241,6 +241,15 @@ async def wait_ready(session: aiohttp.ClientSession, base: str, proc: asyncio.su
     raise SystemExit("the bot was not ready in time")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used, from /proc (0.0 when it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def end_to_end(args: argparse.Namespace, data: Path) -> dict[str, float | int | list[str]]:
     fake = await TimedFakeZalo().start()
     port = free_port()
@@ -263,18 +272,20 @@ async def end_to_end(args: argparse.Namespace, data: Path) -> dict[str, float | 
             latencies: list[float] = []
             lost: list[str] = []
             texts = questions(args.users * args.questions, offset=0)
+            bot_cpu, own_cpu = cpu_seconds(proc.pid), time.process_time()
             started = time.perf_counter()
             await asyncio.gather(*(user_session(n, texts[n * args.questions:(n + 1) * args.questions], fake,
                                                 session, url, latencies, lost, args.ramp)
                                    for n in range(args.users)))
             elapsed = time.perf_counter() - started
+            bot_cpu, own_cpu = cpu_seconds(proc.pid) - bot_cpu, time.process_time() - own_cpu
         hwm, _rss = peak_rss_mib(proc.pid)
     finally:
         await terminate(proc, 30)
         await fake.stop()
     return {"startup": ready_at - launched, "first": first if isinstance(first, float) else float("nan"),
             "first_after_ready": first_after_ready, "latencies": latencies, "lost": lost,
-            "elapsed": elapsed, "hwm": hwm, "idle_hwm": idle_hwm, "log": str(log_path)}
+            "elapsed": elapsed, "bot_cpu": bot_cpu, "own_cpu": own_cpu, "hwm": hwm, "idle_hwm": idle_hwm, "log": str(log_path)}
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -327,6 +338,9 @@ async def run(args: argparse.Namespace) -> int:
         ["answered/s (burst)", f"{e2e_qps:.1f}"],
         ["latency p50 / p95 / max, s", f"{percentile(latencies, 50):.2f} / {percentile(latencies, 95):.2f} / "
                                        f"{max(latencies, default=float('nan')):.2f}"],
+        ["CPU in the burst, cores busy: bot / load generator and fake Zalo",
+         f"{float(e2e['bot_cpu']) / float(e2e['elapsed']):.2f} / {float(e2e['own_cpu']) / float(e2e['elapsed']):.2f}"
+         f" of {os.cpu_count()}"],
         ["peak RSS of the bot, MiB (before the burst)", f"{e2e['hwm']:.0f} ({e2e['idle_hwm']:.0f})"],
     ]))
     print("\nratios")

@@ -166,6 +166,9 @@ def test_follow_ups_through_ask_chat_keep_the_conversation(built_index: Path, tm
     "hai phong co bao nhieu du an fdi moi nam 2025",  # FDI is "record", no count of projects
     "hoi nghi xuc tien dau tu hai phong 2026 to chuc khi nao",  # only the 2025 conference is dated
     "Giá đất khu công nghiệp ở Hải Phòng bao nhiêu?",  # a price needs an amount of money, not an area
+    "Dân số thành phố Hải Phòng là bao nhiêu?",  # "X là bao nhiêu": the number must be of X (dates are not)
+    "What is the population of Hai Phong?",
+    "Ai là Trưởng ban Ban Quản lý Khu kinh tế Hải Phòng?",  # the authority is named, not who heads it
 ])
 def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, question: str) -> None:
     answer = assistant.answer(question)
@@ -184,6 +187,10 @@ def test_the_holder_of_the_office_asked_is_named(assistant: Assistant) -> None:
     ("Nghị quyết 226 được bao nhiêu phần trăm đại biểu ủng hộ?", "93,51%"),  # "ủng hộ" for "tán thành"
     ("dia chi cong thong tin dien tu hai phong", "18 Hoàng Diệu"),  # the address is the head office
     ("khi nao chinh phu so ket viec thi diem nq226", "2028"),  # "nq226" typed as one word
+    ("from what date is res 226 legally binding?", "1 July 2025"),  # "legally binding" for "took effect"
+    ("ai dung dau ban bien tap cong thong tin hp", "Trần Huy Kiên"),  # "đứng đầu ban biên tập": the editor-in-chief
+    ("what tax break do foreign specialists get on their wages in the free trade zone?", "personal income tax"),
+    ("co che dac biet cho hp keo dai may nam", "năm năm"),  # "kéo dài mấy năm": how long the pilot runs
 ])
 def test_informal_wording_still_gets_the_fact(assistant: Assistant, question: str, fact: str) -> None:
     answer = assistant.answer(question)

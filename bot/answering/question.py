@@ -100,6 +100,7 @@ class QuestionKind:
 # another office: "Vice Chairman" does not answer "who is the chairman", nor "Ban Bí thư" (the
 # Secretariat) "who is the secretary"
 _OFFICES = ("editor in chief", "tong bien tap", "chu tich", "giam doc", "bi thu", "bo truong", "truong ban",
+            "dai su", "tong lanh su", "lanh su", "ambassador", "consul general", "consul", "mayor", "governor",
             "chairman", "chairwoman", "director", "secretary", "president", "minister", "chief", "head")
 _MODIFIERS = {"vice", "deputy", "pho", "ban", "assistant", "former", "nguyen", "under"}
 _OFFICE_WORDS = re.compile(r"\b(" + "|".join(o.replace(" ", r"\W+") for o in _OFFICES) + r")\b")
@@ -150,7 +151,12 @@ def counted_noun(folded_question: str, language: str) -> str:
                     return ""
                 noun = " ".join(pair) if len(pair) == 2 and pair[1] not in _VI_NOT_NOUN else pair[0]
                 return noun if " " in noun else ""  # one syllable alone is too ambiguous folded
+        if words[-2:] == ["bao", "nhieu"]:
+            return _vi_subject(words[:-2])  # "dân số Hải Phòng là bao nhiêu": the number is of its subject
         return ""
+    quantity = _EN_QUANTITY.search(folded_question)
+    if quantity and "how many" not in folded_question and "how much" not in folded_question:
+        return stem(quantity.group(1).split()[-1])  # "what is the population of ...": a population
     for i in range(len(words) - 1):
         if words[i] == "how" and words[i + 1] == "many":
             for word in words[i + 2:i + 6]:
@@ -159,6 +165,26 @@ def counted_noun(folded_question: str, language: str) -> str:
                     return "" if noun in _MEASURES else noun
             return ""
     return ""
+
+
+# what a "what is the ... of" question may ask the number of: the answer must name it again
+_EN_QUANTITY = re.compile(r"\b(population|minimum wage|budget|total investment|total capital|gdp|revenue)\b")
+
+# the opening of a Vietnamese question before its subject: courtesy and asking words
+_VI_OPENING = {"cho", "toi", "minh", "em", "hoi", "xin", "muon", "biet", "vay", "oi", "a", "ad", "admin", "ban",
+               "cac", "anh", "chi", "vui", "long", "thi", "hien", "nay", "la"}
+
+
+def _vi_subject(words: list[str]) -> str:
+    """The first two syllables of the question after its courtesy opening ("dan so" in "cho toi hoi
+    dan so hai phong la"), or "" when what is left is a measure or too short."""
+    i = 0
+    while i < len(words) and words[i] in _VI_OPENING:
+        i += 1
+    pair = words[i:i + 2]
+    if len(pair) < 2 or pair[0] in _MEASURES or pair[1] in _VI_NOT_NOUN or len(pair[0]) < 2:
+        return ""
+    return " ".join(pair)
 
 
 def _mentions(folded: str, counted: str) -> bool:
@@ -260,7 +286,8 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
       "thoi gian nao", "ngay bao nhieu")),
     ("how-many", ("how many", "how much", "what percentage", "what percent", "what share", "what proportion",
                   "how big", "how large", "what size", "number of", "what rate", "what is the rate",
-                  "tax rate", "how many percent"),
+                  "tax rate", "how many percent", "population", "minimum wage", "budget", "total investment",
+                  "total capital", "gdp", "revenue"),
      ("bao nhieu", "may", "ty le", "phan tram", "bao rong", "con so", "muc thue", "thue suat", "so luong")),
     ("who", ("who", "whom", "whose", "which official", "which agency", "which body", "which authority",
              "which department", "which office", "what is the name of", "whats the name of", "name of the"),
@@ -282,7 +309,8 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 # a "who" question about an office holder or a signatory wants a person's name
 _PERSON_ASKED = re.compile(r"\b(director|chairman|chairmen|chairwoman|chair|minister|editor|secretary|president|"
                            r"head|chief|leader|signed|sign|signatory|giam doc|chu tich|bo truong|thu truong|"
-                           r"tong bien tap|bi thu|lanh dao|nguoi dung dau|ky)\b")
+                           r"tong bien tap|bi thu|lanh dao|nguoi dung dau|dung dau|ky|truong ban|dai su|ambassador|consul|lanh su|"
+                           r"mayor|governor)\b")
 _EN_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|will|has|have|was|were|should|must|may)\b")
 _VI_YES_NO = re.compile(r"\bco\b.*\bkhong\s*$")
 # "what incentives", "which events": a plural noun after what/which asks for a list

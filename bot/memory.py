@@ -34,6 +34,11 @@ _POINTS_BACK = re.compile(r"\b(that|this|there|then|those|these|do|nay|ay|kia|va
 # names no subject of its own ("Áp dụng đến bao giờ?")
 _ASKING = frozenset(["when", "where", "who", "whom", "what", "which", "how", "many", "much", "long", "date", "year", "is", "are", "was", "were", "does", "do", "did", "can", "will", "the", "a", "an", "of", "to", "for", "in", "on", "at", "it", "by", "from", "until", "bao", "gio", "nao", "khi", "dau", "ai", "gi", "nhieu", "may", "sao", "la", "co", "duoc", "khong", "den", "tu", "the", "o", "tai", "luc", "ngay", "nam", "thang", "ra"])
 MAX_BARE_CONTENT = 2  # content words (syllables) at most, for a question to lean on the previous one
+# a pronoun anywhere in a short question stands for the previous subject ("which decision set it
+# up?", "how long does its pilot last?", "ai ký nó?"); the Vietnamese ones only with their marks
+# (folded, "no" and "do" are other words)
+_PRONOUN = re.compile(r"\b(it|its|they|their|them)\b")
+_VI_PRONOUN = re.compile(r"(?<!\w)(nó|đó|ấy)(?!\w)")
 
 
 def looks_like_follow_up(question: str) -> bool:
@@ -42,6 +47,8 @@ def looks_like_follow_up(question: str) -> bool:
     if not words or len(words) > 8:
         return False
     if _FOLLOW_UP.search(folded) or _POINTS_BACK.search(folded):
+        return True
+    if _PRONOUN.search(folded) or _VI_PRONOUN.search(question.lower()):
         return True
     if any(any(c.isdigit() for c in w) for w in words) or any(w[:1].isupper() for w in question.split()[1:]):
         return False  # a number or a name: the question names its own subject

@@ -98,6 +98,7 @@ def test_the_mechanisms_are_quoted_not_the_fact_sheets_introduction(assistant: A
 
 @pytest.mark.parametrize("question", [
     "Thủ đô của nước Pháp là thành phố nào?",
+    "Thủ đô của Israel là thành phố nào?",  # Israel is in the documents (its embassy), "thủ đô" is not
     "thu do cua nuoc phap la gi",
     "Đà Nẵng có khu thương mại tự do không?",
     "Hàn Quốc đầu tư vào Hải Phòng bao nhiêu tiền?",

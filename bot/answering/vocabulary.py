@@ -152,10 +152,16 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             fa, fb = folded[i], folded[i + 1]
             before = f"{folded[i - 1]}_{fa}" if i > 0 else ""
             after = f"{fb}_{folded[i + 2]}" if i + 2 < len(folded) else ""
-            if df.get(before, 0) or df.get(after, 0):
-                continue  # each syllable belongs with its other neighbour ("hai phong | thu hut")
-            if marked:  # written with its marks, a stop word is one: a pair holding it names no concept
-                unseen_pair = not (fa in STOPWORDS or fb in STOPWORDS)
+            # each syllable belongs with its other neighbour ("hai phong | thu hut"), unless that
+            # neighbour is a stop word: "đô của" names nothing, so "thủ đô" is judged on its own
+            if (df.get(before, 0) and i > 0 and folded[i - 1] not in STOPWORDS) or \
+                    (df.get(after, 0) and i + 2 < len(folded) and folded[i + 2] not in STOPWORDS):
+                continue
+            if marked:  # written with its marks, a stop word is one: a pair holding it names no concept,
+                # unless the tagger reads the pair as one noun ("thủ đô": folded, "đô" is the stop word "do")
+                unseen_pair = not (fa in STOPWORDS or fb in STOPWORDS) or (
+                    not (fa in STOPWORDS and fb in STOPWORDS) and f"{fa} {fb}" not in units.folded_pairs()
+                    and f"{a} {b}" in compounds and f"{a} {b}" in vi_nouns(plain))
             else:  # "thu do" may be thủ đô; the pair is checked against the documents as typed
                 unseen_pair = not (fa in STOPWORDS and fb in STOPWORDS) and f"{fa} {fb}" not in units.folded_pairs()
             if (unseen_pair and f"{a} {b}" in compounds and f"{fa} {fb}" not in GENERIC_VI

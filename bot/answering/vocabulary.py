@@ -157,13 +157,12 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             if (df.get(before, 0) and i > 0 and folded[i - 1] not in STOPWORDS) or \
                     (df.get(after, 0) and i + 2 < len(folded) and folded[i + 2] not in STOPWORDS):
                 continue
-            if marked:  # written with its marks, a stop word is one: a pair holding it names no concept,
-                # unless the tagger reads the pair as one noun ("thủ đô": folded, "đô" is the stop word "do")
-                unseen_pair = not (fa in STOPWORDS or fb in STOPWORDS) or (
-                    not (fa in STOPWORDS and fb in STOPWORDS) and f"{fa} {fb}" not in units.folded_pairs()
-                    and f"{a} {b}" in compounds and f"{a} {b}" in vi_nouns(plain))
-            else:  # "thu do" may be thủ đô; the pair is checked against the documents as typed
-                unseen_pair = not (fa in STOPWORDS and fb in STOPWORDS) and f"{fa} {fb}" not in units.folded_pairs()
+            # a pair holding a (folded) stop word is checked against the documents as typed: "thu do"
+            # may be thủ đô, and written with its marks "thủ đô" folds its "đô" to the stop word "do";
+            # with its marks, a pair of two other syllables is judged whatever the documents hold (a
+            # candidate with marks must still be a noun to the tagger, below)
+            loose = not (fa in STOPWORDS and fb in STOPWORDS) and f"{fa} {fb}" not in units.folded_pairs()
+            unseen_pair = loose or (marked and not (fa in STOPWORDS or fb in STOPWORDS))
             if (unseen_pair and f"{a} {b}" in compounds and f"{fa} {fb}" not in GENERIC_VI
                     and f"{fa}_{fb}" not in QUESTION_FRAME_PAIRS and df.get(f"{fa}_{fb}", 0) == 0
                     and not (fa in linked and fb in linked)):

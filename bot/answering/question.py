@@ -167,8 +167,10 @@ def counted_noun(folded_question: str, language: str) -> str:
     return ""
 
 
-# what a "what is the ... of" question may ask the number of: the answer must name it again
-_EN_QUANTITY = re.compile(r"\b(population|minimum wage|budget|total investment|total capital|gdp|revenue)\b")
+# what a "what is the ... of" question may ask the number of: a how-many question whose answer must
+# name it again
+_EN_QUANTITIES = ("population", "minimum wage", "budget", "total investment", "total capital", "gdp", "revenue")
+_EN_QUANTITY = re.compile(r"\b(" + "|".join(_EN_QUANTITIES) + r")\b")
 
 # the opening of a Vietnamese question before its subject: courtesy and asking words
 _VI_OPENING = {"cho", "toi", "minh", "em", "hoi", "xin", "muon", "biet", "vay", "oi", "a", "ad", "admin", "ban",
@@ -286,8 +288,7 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
       "thoi gian nao", "ngay bao nhieu")),
     ("how-many", ("how many", "how much", "what percentage", "what percent", "what share", "what proportion",
                   "how big", "how large", "what size", "number of", "what rate", "what is the rate",
-                  "tax rate", "how many percent", "population", "minimum wage", "budget", "total investment",
-                  "total capital", "gdp", "revenue"),
+                  "tax rate", "how many percent", *_EN_QUANTITIES),
      ("bao nhieu", "may", "ty le", "phan tram", "bao rong", "con so", "muc thue", "thue suat", "so luong")),
     ("who", ("who", "whom", "whose", "which official", "which agency", "which body", "which authority",
              "which department", "which office", "what is the name of", "whats the name of", "name of the"),

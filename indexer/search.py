@@ -167,7 +167,8 @@ class SearchEngine:
                 if self._query_embedder is None:
                     model = self.model
                     self._query_embedder = QueryEmbedder(lambda texts: embed_queries(model, texts),
-                                                         schedule=getattr(model, "schedule", None))
+                                                         schedule=getattr(model, "schedule", None),
+                                                         lanes=int(getattr(model, "lanes", 1)))
         return self._query_embedder
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -167,6 +167,75 @@ async def test_stop_with_a_model_that_never_returns_fails_the_queued_callers() -
     assert stuck.result(timeout=5).shape == (DIM,)
 
 
+class OverlapModel(Model):
+    """Records how many batches were in the model at the same time, at most."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(delay=delay)
+        self._inside = 0
+        self._lock = threading.Lock()
+        self.most_inside = 0
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            self._inside += 1
+            self.most_inside = max(self.most_inside, self._inside)
+        try:
+            return super().__call__(texts)
+        finally:
+            with self._lock:
+                self._inside -= 1
+
+
+@pytest.mark.parametrize("lanes", [1, 2])
+async def test_with_two_lanes_a_second_batch_runs_while_the_first_is_in_the_model(lanes: int) -> None:
+    """A burst bigger than a batch: with two lanes (a model thread per core) two batches are in the
+    model at once and every caller still gets its own vector, each text embedded once; with one
+    lane the batches go one after another."""
+    model = OverlapModel(delay=0.03)
+    embedder = QueryEmbedder(model, window=0.002, max_batch=4, lanes=lanes)
+    burst = [f"question {i} about the free trade zone" for i in range(60)]
+    try:
+        got = await asyncio.wait_for(asyncio.gather(*(embedder.aembed(q) for q in burst)), 20)
+    finally:
+        embedder.stop()
+    for question, vector in zip(burst, got, strict=True):
+        np.testing.assert_allclose(vector, vector_of(question), rtol=1e-6)
+    assert sorted(model.texts) == sorted(burst)
+    assert model.most_inside == lanes
+    assert max(len(b) for b in model.batches) == 4
+
+
+async def test_two_lanes_do_not_split_questions_that_arrive_together() -> None:
+    """While the first lane still gathers its batch, the second lane stays idle: questions that
+    arrive together are embedded together, not spread over two small batches."""
+    model = OverlapModel(delay=0.05)
+    embedder = QueryEmbedder(model, window=0.0, max_batch=8, lanes=2, idle=5.0)
+    try:
+        model.gate = threading.Event()
+        blockers = []
+        for text in ("a question on the first lane", "a question on the second lane"):
+            model.entered.clear()
+            blockers.append(asyncio.ensure_future(embedder.aembed(text)))
+            assert await asyncio.to_thread(model.entered.wait, 10)
+        pair = asyncio.gather(*(embedder.aembed(q) for q in ("one", "two")))  # both lanes busy: queued
+        await asyncio.sleep(0.05)
+        model.gate.set()
+        await asyncio.wait_for(asyncio.gather(*blockers, pair), 10)  # a batch of two: together from now on
+        model.gate = None
+        await asyncio.sleep(0.05)  # the lane notes the batch's size just after handing out its vectors
+        assert model.most_inside == 2 and model.batches[-1] in (["one", "two"], ["two", "one"])
+        embedder.batcher.window = 0.3
+        waiting = []
+        for i in range(6):  # 20 ms apart, all within the first one's window
+            waiting.append(asyncio.ensure_future(embedder.aembed(f"q{i}")))
+            await asyncio.sleep(0.02)
+        await asyncio.wait_for(asyncio.gather(*waiting), 10)
+    finally:
+        embedder.stop()
+    assert sorted(model.batches[-1]) == sorted(f"q{i}" for i in range(6))
+
+
 async def test_a_cancelled_caller_does_not_cancel_the_others_waiting_for_the_same_text() -> None:
     model = Model(delay=0.1)
     embedder = QueryEmbedder(model, window=0.0)

@@ -170,6 +170,10 @@ def test_follow_ups_through_ask_chat_keep_the_conversation(built_index: Path, tm
     "Dân số thành phố Hải Phòng là bao nhiêu?",  # "X là bao nhiêu": the number must be of X (dates are not)
     "What is the population of Hai Phong?",
     "Ai là Trưởng ban Ban Quản lý Khu kinh tế Hải Phòng?",  # the authority is named, not who heads it
+    # "bao nhiêu doanh nghiệp": the number must be written with "doanh nghiệp", not be a year in a
+    # sentence about a business-connection event
+    "Hiện có bao nhiêu doanh nghiệp đã đăng ký hoạt động trong Khu thương mại tự do Hải Phòng?",
+    "tong von dau tu vao khu thuong mai tu do hp den nay la bao nhieu",  # "tổng vốn": a sum of capital
 ])
 def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, question: str) -> None:
     answer = assistant.answer(question)
@@ -194,6 +198,9 @@ def test_the_holder_of_the_office_asked_is_named(assistant: Assistant) -> None:
     ("co che dac biet cho hp keo dai may nam", "năm năm"),  # "kéo dài mấy năm": how long the pilot runs
     ("Who organised the Jan 6 conference on external relations?", "Department of Foreign Affairs"),  # "Jan"
     ("What is the address of the Hai Phong e-portal?", "18 Hoang Dieu"),
+    # "từ bao nhiêu thì ...": an amount, not a count of something named after "bao nhiêu"
+    ("du an cang bien von tu bao nhieu thi ubnd thanh pho duoc chap thuan chu truong dau tu", "2.300"),
+    ("How many deputies voted in favour of Resolution 226?", "447"),  # the number written with "deputies"
 ])
 def test_informal_wording_still_gets_the_fact(assistant: Assistant, question: str, fact: str) -> None:
     answer = assistant.answer(question)

@@ -61,6 +61,9 @@ class QuestionKind:
     # ("hai", "phong", "people", "committee")): the answer must name a holder of that office
     office: tuple[str, tuple[str, ...]] | None = None
     counted: str = ""  # what a "how many" question counts ("projects", "du an"): the number must be of it
+    # the number is written with what is counted ("15 tập thể", "456 deputies"), not just somewhere
+    # in a passage that names it: "bao nhiêu doanh nghiệp" is not answered by "năm 2022 ... doanh nghiệp"
+    attached: bool = False
 
     def satisfied_by(self, text: str, question: str = "") -> bool:
         """Does a passage hold what this kind of question needs (a date, a number, a name ...)? A
@@ -84,7 +87,7 @@ class QuestionKind:
                 return _MONEY.search(folded) is not None
             if not self.counted or (" " in self.counted) != has_vietnamese_marks(text):
                 return True
-            return _mentions(folded, self.counted)
+            return _counts(folded, self.counted) if self.attached else _mentions(folded, self.counted)
         if self.kind == "how-long":
             return DURATION.search(folded) is not None
         if self.kind == "who":
@@ -115,6 +118,9 @@ _MEASURES = {"ha", "hectare", "hectar", "km", "km2", "m2", "phan", "usd", "vnd",
              "meter", "metr", "kilomet", "teu", "gio", "hour", "minut", "phut", "muc", "level"}
 
 
+_EN_VERBS = {"got", "get", "gets", "were", "was", "are", "is", "have", "has", "had", "did", "do", "does", "received",
+             "attended", "took", "came", "signed", "voted", "will", "can", "could", "would", "joined", "won"}
+_VI_AFTER_AMOUNT = {"tro", "thi", "moi", "hay", "vay", "nua"}  # "từ bao nhiêu trở lên", "bao nhiêu thì ..."
 _VI_NOT_NOUN = {"la", "gi", "nao", "khong", "co", "duoc", "roi", "vay", "the", "a", "nhi"}
 
 
@@ -137,34 +143,39 @@ def _asks_money(question: str, folded: str, language: str) -> bool:
     return _MONEY_ASKED_VI_UNMARKED.search(folded.strip()) is not None
 
 
-def counted_noun(folded_question: str, language: str) -> str:
+def counted_noun(folded_question: str, language: str) -> tuple[str, bool]:
     """What a "how many" question counts, as folded words ("project", "du an"), or AREA for
-    "how big"; "" when it counts a measure (percent, years) or names nothing."""
+    "how big"; "" when it counts a measure (percent, years) or names nothing. The flag: the
+    question counts it ("bao nhiêu dự án", "how many projects"), so the number is written with it;
+    else it is the subject the number is of ("dân số ... là bao nhiêu"), named anywhere."""
     if _AREA_ASKED.search(folded_question):
-        return AREA
+        return AREA, False
     words = folded_question.split()
     if language == "vi":
         for i, word in enumerate(words):
             if (word == "may" or (word == "nhieu" and i > 0 and words[i - 1] == "bao")) and i + 1 < len(words):
                 pair = words[i + 1:i + 3]
-                if pair[0] in _MEASURES or len(pair[0]) < 2:
-                    return ""
+                if pair[0] in _MEASURES or pair[0] in _VI_NOT_NOUN or pair[0] in _VI_AFTER_AMOUNT or len(pair[0]) < 2:
+                    return "", False
                 noun = " ".join(pair) if len(pair) == 2 and pair[1] not in _VI_NOT_NOUN else pair[0]
-                return noun if " " in noun else ""  # one syllable alone is too ambiguous folded
+                return (noun, True) if " " in noun else ("", False)  # one syllable alone is too ambiguous folded
         if words[-2:] == ["bao", "nhieu"]:
-            return _vi_subject(words[:-2])  # "dân số Hải Phòng là bao nhiêu": the number is of its subject
-        return ""
+            return _vi_subject(words[:-2]), False  # "dân số Hải Phòng là bao nhiêu": the number is of its subject
+        return "", False
     quantity = _EN_QUANTITY.search(folded_question)
     if quantity and "how many" not in folded_question and "how much" not in folded_question:
-        return stem(quantity.group(1).split()[-1])  # "what is the population of ...": a population
+        return stem(quantity.group(1).split()[-1]), False  # "what is the population of ...": a population
     for i in range(len(words) - 1):
         if words[i] == "how" and words[i + 1] == "many":
-            for word in words[i + 2:i + 6]:
+            for k, word in enumerate(words[i + 2:i + 6]):
                 if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
                     noun = stem(word)
-                    return "" if noun in _MEASURES else noun
-            return ""
-    return ""
+                    # "how many projects", "how many foreign investors" count it; in "how many got
+                    # certificates" what is counted is not named
+                    attached = k == 0 or (k == 1 and words[i + 2] not in _EN_VERBS)
+                    return ("", False) if noun in _MEASURES else (noun, attached)
+            return "", False
+    return "", False
 
 
 # what a "what is the ... of" question may ask the number of: a how-many question whose answer must
@@ -177,16 +188,47 @@ _VI_OPENING = {"cho", "toi", "minh", "em", "hoi", "xin", "muon", "biet", "vay", 
                "cac", "anh", "chi", "vui", "long", "thi", "hien", "nay", "la"}
 
 
+# words that qualify the subject of "... là bao nhiêu" rather than name it: "mức lương cơ sở" is a
+# number of "lương cơ sở", "tổng vốn đầu tư" of "vốn đầu tư"
+_VI_QUALIFIERS = {"muc", "tong", "con"}
+
+
 def _vi_subject(words: list[str]) -> str:
     """The first two syllables of the question after its courtesy opening ("dan so" in "cho toi hoi
     dan so hai phong la"), or "" when what is left is a measure or too short."""
     i = 0
     while i < len(words) and words[i] in _VI_OPENING:
         i += 1
+    if i + 2 < len(words) and words[i] in _VI_QUALIFIERS:
+        i += 1
     pair = words[i:i + 2]
     if len(pair) < 2 or pair[0] in _MEASURES or pair[1] in _VI_NOT_NOUN or len(pair[0]) < 2:
         return ""
     return " ".join(pair)
+
+
+# Vietnamese numbers in words, folded: right before what is counted they are numbers ("sáu nhóm")
+_VI_COUNT_WORDS = {"hai", "ba", "bon", "nam", "sau", "bay", "tam", "chin", "muoi", "mot", "tram", "nghin", "hang"}
+# a number, not a year
+_COUNT = re.compile(r"(?!(?:19|20)\d\d$)\d[\d.,]*%?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+                    r"twelve|twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|million|millions|dozens")
+
+
+def _counts(folded: str, counted: str) -> bool:
+    """A number written with what is counted: up to three words before it ("15 foreign
+    enterprises", "15 tập thể") or right after it ("deputies: 456")."""
+    words = re.findall(r"[\w.,%]+", folded)
+    size = len(counted.split())
+    for i in range(len(words) - size + 1):
+        here = words[i:i + size]
+        if (" ".join(here) != counted if " " in counted else stem(here[0].strip(".,")) != counted):
+            continue
+        near = words[max(0, i - 4):i] + words[i + size:i + size + 2]
+        if any(_COUNT.fullmatch(w.strip(".,") or "x") for w in near):
+            return True
+        if " " in counted and i and words[i - 1] in _VI_COUNT_WORDS:  # "sáu nhóm chính sách"
+            return True
+    return False
 
 
 def _mentions(folded: str, counted: str) -> bool:
@@ -333,8 +375,9 @@ def question_kind(question: str, language: str) -> QuestionKind:
                 if kind == "list" and language == "en" and cue == "which" and not _EN_PLURAL.search(folded):
                     continue  # "which zone ..." asks for one thing
                 if kind == "how-many":
-                    return QuestionKind(kind, counted=MONEY if _asks_money(question, folded, language)
-                                        else counted_noun(folded.strip(), language))
+                    counted, attached = (MONEY, False) if _asks_money(question, folded, language) \
+                        else counted_noun(folded.strip(), language)
+                    return QuestionKind(kind, counted=counted, attached=attached)
                 if kind == "who":
                     person = _PERSON_ASKED.search(folded) is not None
                     return QuestionKind(kind, person=person, office=office_asked(folded) if person else None)

@@ -49,8 +49,15 @@ PERSON = re.compile(
     r"|\b(?:Chairman|Chairwoman|Minister|Director|Secretary|President|Editor-in-chief|Chief of staff|Chủ tịch|"
     r"Thứ trưởng|Bộ trưởng|Giám đốc|Tổng biên tập|Chánh Văn phòng|Bí thư)\b[^.;]{0,40}?"
     r"\b[A-ZĐ][\wÀ-ỹ]+\s+[A-ZĐ][\wÀ-ỹ]+\s+[A-ZĐ][\wÀ-ỹ]+")
-_PLACE = re.compile(r"\b(at|in|on) (the )?[A-Z]|\b(center|centre|hall|island|district|commune|ward|port|park|"
-                    r"street|zone|province|city|tai|o|dao|quan|huyen|xa|phuong|cang|khu|tinh|duong|trung tam)\b")
+_PLACE = re.compile(r"\b(at|in|on|near) (the )?[A-Z]|\b(center|centre|hall|island|district|commune|ward|port|park|"
+                    r"street|zone|province|city)\b|https?://|\bwww\.", re.IGNORECASE)
+# a place in a Vietnamese passage: a preposition or a kind of place before a name ("tại Trung tâm Hội
+# nghị", "ở quận Hồng Bàng", "xã Chấn Hưng", "trên đảo Cát Hải"; "tại" before anything: "tại hội
+# nghị xúc tiến đầu tư"), an address or a link. The bare
+# words are not enough: folded, "quán" (Đại sứ quán) is "quan" (quận) and "ở" is "o".
+_PLACE_VI = re.compile(r"(?<!\w)(tại|ở|trên|gần|xã|phường|quận|huyện|tỉnh|thành phố|đảo|cảng|khu công nghiệp|"
+                       r"trung tâm|đường|số)\s+(các\s+|khu\s+|xã\s+|phường\s+|quận\s+|đảo\s+|huyện\s+)?"
+                       r"([A-ZĐÀ-Ỹ]|\d)|(?<!\w)tại\s+\w|https?://|\bwww\.")
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,9 @@ class QuestionKind:
                 return PERSON.search(text) is not None and (not self.office or _holds_office(folded, self.office))
             return _TITLES.search(folded) is not None or _capitalised_run(text)
         if self.kind == "where":
-            return _PLACE.search(text) is not None or _PLACE.search(folded) is not None
+            if has_vietnamese_marks(text):
+                return _PLACE_VI.search(text) is not None
+            return _PLACE.search(text) is not None
         return True
 
 

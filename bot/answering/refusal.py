@@ -121,6 +121,45 @@ def unknown_articles(question: str, df: dict[str, int]) -> list[str]:
     return found
 
 
+# a document's number: "35/2021/qh15", "4068/qd-ubnd", "217-kh/tu" (tokens keep them whole)
+_DOC_NUMBER = re.compile(r"^0*(\d+)(?:/\d{4})?[/-][a-z][a-z0-9/-]*$")
+# words that name a legal or planning document, folded, before its bare number ("Nghị quyết 35")
+_DOC_WORDS = ("resolution", "decision", "directive", "decree", "circular", "plan", "programme", "program",
+              "nghi quyet", "quyet dinh", "chi thi", "nghi dinh", "thong tu", "ke hoach", "chuong trinh",
+              "cong van", "nq", "qd", "ct", "kh", "no")
+_known_numbers: tuple[int, frozenset[str]] | None = None
+
+
+def _document_numbers(df: dict[str, int]) -> frozenset[str]:
+    """The numbers of the documents the knowledge base names ("226", "4068", "15" ...), remembered
+    for the corpus statistics they come from."""
+    global _known_numbers
+    if _known_numbers is None or _known_numbers[0] != id(df):
+        numbers = frozenset(m.group(1) for term in df if "_" not in term and (m := _DOC_NUMBER.match(term)))
+        _known_numbers = (id(df), numbers)
+    return _known_numbers[1]
+
+
+def unknown_documents(question: str, df: dict[str, int]) -> list[str]:
+    """Resolutions, decisions, plans ... the question names by a number no document has: "Nghị
+    quyết 35/2021/QH15" is another resolution, however close its subject."""
+    known = _document_numbers(df)
+    words = tokens(question)
+    found = []
+    for i, word in enumerate(words):
+        match = _DOC_NUMBER.match(word)
+        if match is not None:
+            if df.get(word, 0) == 0 and match.group(1) not in known:
+                found.append(word.upper())
+            continue
+        if not word.isdigit() or re.fullmatch(r"(19|20)\d\d", word) or word.lstrip("0") in known:
+            continue
+        before = " ".join(words[max(0, i - 2):i])
+        if any(before == w or before.endswith(" " + w) for w in _DOC_WORDS):
+            found.append(f"{before} {word}")
+    return found
+
+
 def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: float,
           df: dict[str, int], expansion: Expansion, unseen: Unseen) -> Verdict:
     signals = {"coverage": round(coverage, 3), "dense": round(reading.best_dense, 3),
@@ -134,6 +173,9 @@ def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: flo
     articles = unknown_articles(q.plain, df)
     if articles:
         return Verdict(False, f"asks about {', '.join(articles)}, which no document quotes", signals)
+    documents = unknown_documents(q.plain, df)
+    if documents:
+        return Verdict(False, f"asks about {', '.join(documents)}, which no document mentions", signals)
     names = unknown_names(q.plain, df, expansion)
     if names and coverage < ENTITY_OVERRIDE_COVERAGE:
         return Verdict(False, f"asks about {', '.join(names)}, which no document mentions", signals)

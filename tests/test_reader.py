@@ -186,6 +186,19 @@ def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, qu
     assert "khong neu" in first or "do not state" in first or "khong co" in first or "not" in first, answer.text
 
 
+@pytest.mark.parametrize("question,issuer", [
+    ("Ai ban hành Chỉ thị 15-CT/TW?", "Ban Bí thư Trung ương Đảng"),
+    ("Directive 15-CT/TW on economic diplomacy - which body issued it?", "Secretariat of the Party Central Committee"),
+    ("Kế hoạch 217-KH/TU là của cơ quan nào ban hành?", "Ban Thường vụ Thành ủy"),
+    ("ai ban hanh chuong trinh hanh dong 01/ctr-ubnd", "Ủy ban nhân dân thành phố Hải Phòng"),  # the issuer before it
+])
+def test_who_issued_a_numbered_document_names_the_body(assistant: Assistant, question: str, issuer: str) -> None:
+    """The sentence quoted is the one that says whose document it is, not one that only names it."""
+    answer = assistant.answer(question)
+    assert not answer.refused, answer.text
+    assert issuer in answer.text.split("\n")[1], answer.text
+
+
 def test_the_holder_of_the_office_asked_is_named(assistant: Assistant) -> None:
     answer = assistant.answer("ai la tong bien tap cong thong tin hai phong")
     assert not answer.refused

@@ -71,6 +71,9 @@ class QuestionKind:
     # the number is written with what is counted ("15 tập thể", "456 deputies"), not just somewhere
     # in a passage that names it: "bao nhiêu doanh nghiệp" is not answered by "năm 2022 ... doanh nghiệp"
     attached: bool = False
+    # a "who issued it" question about a numbered document ("15-ct/tw"): the answer is the body
+    # written after that number ("Chỉ thị số 15-CT/TW ngày 10/8/2022 của Ban Bí thư ...")
+    issuer_of: str = ""
 
     def satisfied_by(self, text: str, question: str = "") -> bool:
         """Does a passage hold what this kind of question needs (a date, a number, a name ...)? A
@@ -98,6 +101,8 @@ class QuestionKind:
         if self.kind == "how-long":
             return DURATION.search(folded) is not None
         if self.kind == "who":
+            if self.issuer_of:
+                return _names_issuer(folded, self.issuer_of)
             if self.person:
                 return PERSON.search(text) is not None and (not self.office or _holds_office(folded, self.office))
             return _TITLES.search(folded) is not None or _capitalised_run(text)
@@ -288,6 +293,30 @@ def _holds_office(folded: str, office: tuple[str, tuple[str, ...]]) -> bool:
     return False
 
 
+_DOCUMENT_NUMBER = re.compile(r"(?<![\w/])\d+(?:/\d{4})?[/-][a-z][a-z0-9]*(?:[/-][a-z0-9]+)*")
+_ISSUER_ASKED = re.compile(r"\b(ban hanh|issued|issues|issue|which body|which agency|which authority|co quan nao|"
+                           r"don vi nao|cua ai|thuoc co quan nao|from which|by whom)\b")
+# between the number and "of": its date and the like, not another document ("15-CT/TW và Kế hoạch
+# 217-KH/TU của Ban Thường vụ": that body issued the plan)
+_ISSUER = re.compile(r"\s+(?:(?!(?:va|and|\d+[/-]\S*[a-z])\b)\S+\s+){0,6}?(?:cua|of|by)\s+(?:the\s+)?(?:ban|uy ban|hoi dong|thanh uy|tinh uy|bo|chinh phu|"
+                     r"quoc hoi|thu tuong|standing|secretariat|politburo|central|committee|council|ministry|"
+                     r"government|national|people|city|party|prime)\b")
+
+
+_ISSUED_BY = re.compile(r"(?:uy ban|committee|council|ban|hoi dong|thanh uy|bo|chinh phu|government|ministry|"
+                        r"secretariat|assembly|quoc hoi)\b(?:\s+\S+){0,8}?\s+(?:ban hanh|issued|adopted|passed)"
+                        r"(?:\s+\S+){0,6}?\s+$")
+
+
+def _names_issuer(folded: str, document: str) -> bool:
+    """The passage writes the body a document is "of" right after its number (and date), or the
+    body that issued it just before ("Hai Phong City People's Committee issued Action Plan No. 01")."""
+    for m in re.finditer(re.escape(document), folded):
+        if _ISSUER.match(folded, m.end()) or _ISSUED_BY.search(folded[max(0, m.start() - 160):m.start()]):
+            return True
+    return False
+
+
 _FACT_KINDS = ("when", "how-many", "how-long", "who", "where")
 _YEAR = re.compile(r"(?<![\d/.-])(?:19|20)\d\d(?![\d/.-]\d)")
 
@@ -388,6 +417,9 @@ def question_kind(question: str, language: str) -> QuestionKind:
                         else counted_noun(folded.strip(), language)
                     return QuestionKind(kind, counted=counted, attached=attached)
                 if kind == "who":
+                    document = _DOCUMENT_NUMBER.search(fold(question))
+                    if document and _ISSUER_ASKED.search(folded):
+                        return QuestionKind(kind, issuer_of=document.group(0))
                     person = _PERSON_ASKED.search(folded) is not None
                     return QuestionKind(kind, person=person, office=office_asked(folded) if person else None)
                 return QuestionKind(kind)

@@ -219,6 +219,9 @@ def test_the_holder_of_the_office_asked_is_named(assistant: Assistant) -> None:
     ("du an cang bien von tu bao nhieu thi ubnd thanh pho duoc chap thuan chu truong dau tu", "2.300"),
     ("How many deputies voted in favour of Resolution 226?", "447"),  # the number written with "deputies"
     ("Nghị quyết 226 được trao cho thành phố ở đâu?", "tại hội nghị xúc tiến đầu tư"),  # an event is a place
+    # "... được bớt bao nhiêu": the number is not of the question's first words ("làm chuyên gia")
+    ("lam chuyen gia trong khu tmtd thi thue thu nhap ca nhan duoc bot bao nhieu", "giảm 50%"),
+    ("Khu 2.923 ha của khu thương mại tự do nằm ở xã nào?", "Chấn Hưng"),  # "xã nào" asks where
 ])
 def test_informal_wording_still_gets_the_fact(assistant: Assistant, question: str, fact: str) -> None:
     answer = assistant.answer(question)

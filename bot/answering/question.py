@@ -173,8 +173,10 @@ def counted_noun(folded_question: str, language: str) -> tuple[str, bool]:
                     return "", False
                 noun = " ".join(pair) if len(pair) == 2 and pair[1] not in _VI_NOT_NOUN else pair[0]
                 return (noun, True) if " " in noun else ("", False)  # one syllable alone is too ambiguous folded
-        if words[-2:] == ["bao", "nhieu"]:
-            return _vi_subject(words[:-2]), False  # "dân số Hải Phòng là bao nhiêu": the number is of its subject
+        if words[-3:] == ["la", "bao", "nhieu"]:
+            # "dân số Hải Phòng là bao nhiêu": the number is of its subject; in "... được bớt bao
+            # nhiêu" the first words are not what the number is of
+            return _vi_subject(words[:-3]), False
         return "", False
     quantity = _EN_QUANTITY.search(folded_question)
     if quantity and "how many" not in folded_question and "how much" not in folded_question:
@@ -374,8 +376,10 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
              "which department", "which office", "what is the name of", "whats the name of", "name of the"),
      ("ai", "nguoi nao", "co quan nao", "don vi nao", "vi nao", "ten la gi", "ten gi", "ho ten")),
     ("where", ("where", "what venue", "which venue", "what location", "which location", "what place", "address",
-               "headquarters", "located"),
-     ("o dau", "tai dau", "noi nao", "dia diem", "cho nao", "vi tri", "dia diem nao", "dia chi", "tru so")),
+               "headquarters", "located", "which commune", "which communes", "which district", "which province",
+               "which island"),
+     ("o dau", "tai dau", "noi nao", "dia diem", "cho nao", "vi tri", "dia diem nao", "dia chi", "tru so",
+      "xa nao", "phuong nao", "quan nao", "huyen nao", "nam o")),  # not "dao nao": "lãnh đạo nào"
     ("list", ("which", "what are", "what were", "list", "name the", "what kinds", "what types", "what sorts",
               "main points", "key contents", "key points", "what does it include", "what do they include",
               "what does the plan include", "enumerate", "what measures", "what steps"),

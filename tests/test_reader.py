@@ -108,6 +108,7 @@ def test_the_mechanisms_are_quoted_not_the_fact_sheets_introduction(assistant: A
     "Điều 5 của Nghị quyết 226 quy định gì?",
     "Nghị quyết 35/2021/QH15 về Hải Phòng quy định những gì?",  # another resolution than 226
     "What does Decision 123/QD-TTg say about the free trade zone?",
+    "what was the theme of the Hai Phong investment promotion conference 2024?",  # the documents report 2025's
 ])
 def test_off_topic_and_near_topic_questions_are_refused(assistant: Assistant, question: str) -> None:
     answer = assistant.answer(question)
@@ -197,6 +198,16 @@ def test_who_issued_a_numbered_document_names_the_body(assistant: Assistant, que
     answer = assistant.answer(question)
     assert not answer.refused, answer.text
     assert issuer in answer.text.split("\n")[1], answer.text
+
+
+def test_a_year_in_the_question_binds_the_answer(assistant: Assistant) -> None:
+    """"năm 2026": the deputy minister's requests for 2026 are quoted, not the 2023 plan's
+    requirements, which also speak of "yêu cầu"."""
+    answer = assistant.answer("Thứ trưởng Ngô Lê Văn nhấn mạnh những yêu cầu gì cho công tác đối ngoại "
+                              "của Hải Phòng năm 2026?")
+    assert not answer.refused, answer.text
+    assert "ngoại giao thực chất" in answer.text or "công nghệ cao" in answer.text, answer.text
+    assert "economic-diplomacy-action-program-2023" not in {c.doc_id.split(".")[0] for c in answer.citations}
 
 
 def test_the_holder_of_the_office_asked_is_named(assistant: Assistant) -> None:

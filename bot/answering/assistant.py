@@ -239,15 +239,17 @@ class Assistant:
         reading = gen.reader.read(q, results, q_vec)
         coverage = gen.reader.coverage(q, results)
         offdomain = float((self._offdomain() @ q_vec).max()) if len(OFF_DOMAIN_EXAMPLES) else 0.0
-        return results, reading, self._verdict(q, reading, coverage, offdomain, gen)
+        quoted = {x.unit.chunk_id for x in reading.quotes}
+        context = [r.text for r in results if r.chunk_id in quoted]
+        return results, reading, self._verdict(q, reading, coverage, offdomain, gen, context)
 
     def _verdict(self, q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: float,
-                 gen: _Generation) -> refusal.Verdict:
+                 gen: _Generation, context: list[str]) -> refusal.Verdict:
         df = self.engine.term_stats().df
         expansion = self.engine.expand(q.plain)
         same = bool(reading.quotes) and str(reading.quotes[0].meta.get("language", "")) == q.language
         unseen = unseen_words(q.plain, q.language, gen.units, df, expansion, same_language_passages=same)
-        verdict = refusal.judge(q, reading, coverage, offdomain, df, expansion, unseen)
+        verdict = refusal.judge(q, reading, coverage, offdomain, df, expansion, unseen, context)
         if unseen.concepts or unseen.names:
             verdict.signals["unseen"] = ", ".join((*unseen.concepts, *unseen.names))  # type: ignore[assignment]
         return verdict

@@ -79,7 +79,7 @@ class QuestionKind:
         """Does a passage hold what this kind of question needs (a date, a number, a name ...)? A
         number the question itself gives ("Resolution 226") is not an answer to "how many"."""
         folded = _folded(text)
-        if self.kind in _FACT_KINDS and question and not _same_year(folded, fold(question)):
+        if self.kind in FACT_KINDS and question and not same_year(folded, fold(question)):
             return False
         if self.kind in ("how-many", "when", "how-long") and question:
             for number in set(re.findall(r"\d+(?:[./-]\d+)*", fold(question))):
@@ -319,18 +319,18 @@ def _names_issuer(folded: str, document: str) -> bool:
     return False
 
 
-_FACT_KINDS = ("when", "how-many", "how-long", "who", "where")
-_YEAR = re.compile(r"(?<![\d/.-])(?:19|20)\d\d(?![\d/.-]\d)")
+FACT_KINDS = ("when", "how-many", "how-long", "who", "where")
+YEAR = re.compile(r"(?<![\d/.-])(?:19|20)\d\d(?![\d/.-]\d)")
 
 
-def _same_year(folded_text: str, folded_question: str) -> bool:
+def same_year(folded_text: str, folded_question: str) -> bool:
     """A year in a fact question binds its answer: a passage about other years ("the 2025
     conference" for "when is the 2026 conference") does not answer it. A passage with no year
     at all is not judged here."""
-    asked = set(_YEAR.findall(folded_question))
+    asked = set(YEAR.findall(folded_question))
     if not asked:
         return True
-    given = set(_YEAR.findall(folded_text))
+    given = set(YEAR.findall(folded_text))
     return not given or bool(asked & given) or any(_spans(folded_text, year) for year in asked)
 
 

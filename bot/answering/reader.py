@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from bot.answering.question import PERSON, AnalysedQuestion
+from bot.answering.question import FACT_KINDS, PERSON, YEAR, AnalysedQuestion, same_year
 from indexer.search import SearchResult
+from indexer.text import fold
 from indexer.unit_index import UnitIndex, analyse
 from indexer.units import Unit, inline_items
 
@@ -109,6 +110,8 @@ class Reader:
         # itself, not a list's bare introduction), in reading order
         self._lede: dict[str, list[int]] = {}
         self._previous: dict[int, int] = {}  # a sentence -> the sentence before it in its document
+        # what dates a unit besides its text: its document's title and year of publication
+        self._dated = [f"{m.get('title', '')} {str(m.get('published', ''))[:4]}" for m in units.meta]
         for doc, ns in docs_units.items():
             ordered = sorted(ns, key=lambda n: units.units[n].order)
             sentences = [n for n in ordered if units.units[n].kind == "sentence"]
@@ -173,6 +176,8 @@ class Reader:
                   / len(candidates) for term in q.weights}
         scored: list[Quote] = []
         best_lex = 0.0
+        # a year the question names binds every answer (fact kinds check it in `satisfied_by`)
+        years = " ".join(YEAR.findall(q.text)) if q.kind.kind not in FACT_KINDS else ""
         for n, d in zip(candidates, dense, strict=True):
             unit = self.units.units[n]
             text_cov, ctx_cov = self._lexical(q, n, spread)
@@ -184,6 +189,8 @@ class Reader:
             score -= RANK_PENALTY * rank_of[n]
             if not satisfies:
                 score -= KIND_MISS_PENALTY
+            elif years and not same_year(fold(f"{unit.text} {self._dated[n]}"), years):
+                score -= KIND_MISS_PENALTY  # "năm 2026": a sentence of the 2023 plan does not answer
             if q.kind.kind == "who" and PERSON.search(unit.text):
                 score += PERSON_BONUS
             if listing and (unit.kind == "list" or inline_items(unit.text)):

@@ -15,6 +15,7 @@ holds for questions nobody has seen:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.answering.places import AMBIGUOUS_VI, place_phrases
@@ -160,8 +161,30 @@ def unknown_documents(question: str, df: dict[str, int]) -> list[str]:
     return found
 
 
+_YEAR = re.compile(r"(?<![\d/.-])(?:19|20)\d\d(?![\d/.-]?\d)")
+_PERIOD = re.compile(r"((?:19|20)\d\d)\s*(?:-|–|to|den|đến)\s*((?:19|20)\d\d)")
+
+
+def other_years(q: AnalysedQuestion, reading: Reading, context: Sequence[str] = ()) -> list[str]:
+    """Years the question names that no quoted passage mentions (its text, section or title, the year
+    its document was published, or a period holding the year): "the 2024 conference" is not the
+    2025 conference the passages report."""
+    asked = set(_YEAR.findall(q.text))
+    if not asked:
+        return []
+    seen: set[str] = set()
+    texts = [f"{quote.unit.text} {quote.unit.section} {quote.unit.intro} {quote.meta.get('title', '')} "
+             f"{str(quote.meta.get('published', ''))[:4]}" for quote in reading.quotes]
+    for text in (*texts, *context):
+        seen |= set(_YEAR.findall(text))
+        for start, end in _PERIOD.findall(fold(text)):
+            seen |= {y for y in asked if start <= y <= end}
+    return sorted(asked - seen)
+
+
 def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: float,
-          df: dict[str, int], expansion: Expansion, unseen: Unseen) -> Verdict:
+          df: dict[str, int], expansion: Expansion, unseen: Unseen, context: Sequence[str] = ()) -> Verdict:
+    """`context`: the text of the passages the quotes come from."""
     signals = {"coverage": round(coverage, 3), "dense": round(reading.best_dense, 3),
                "offdomain": round(offdomain, 3), "lexical": round(reading.best_lexical, 3),
                "unseen_concepts": len(unseen.concepts), "unseen_names": len(unseen.names)}
@@ -173,6 +196,9 @@ def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: flo
     articles = unknown_articles(q.plain, df)
     if articles:
         return Verdict(False, f"asks about {', '.join(articles)}, which no document quotes", signals)
+    years = other_years(q, reading, context)
+    if years:
+        return Verdict(False, f"asks about {', '.join(years)}, which the passages found do not cover", signals)
     documents = unknown_documents(q.plain, df)
     if documents:
         return Verdict(False, f"asks about {', '.join(documents)}, which no document mentions", signals)

@@ -179,6 +179,9 @@ def test_follow_ups_through_ask_chat_keep_the_conversation(built_index: Path, tm
     "tong von dau tu vao khu thuong mai tu do hp den nay la bao nhieu",  # "tổng vốn": a sum of capital
     # "ở đâu" needs a place: "làm việc trong khu" (working in the zone) does not say where to file
     "muon xin the tam tru 10 nam o khu tmtd thi nop ho so o dau",
+    # "1.077 ha tại các khu công nghiệp": an area, not a number of industrial parks
+    "Có bao nhiêu khu công nghiệp ở Hải Phòng?",
+    "How many industrial parks does Hai Phong have?",
 ])
 def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, question: str) -> None:
     answer = assistant.answer(question)

@@ -231,7 +231,7 @@ _COUNT = re.compile(r"(?!(?:19|20)\d\d$)\d[\d.,]*%?|one|two|three|four|five|six|
 
 
 def _counts(folded: str, counted: str) -> bool:
-    """A number written with what is counted: up to three words before it ("15 foreign
+    """A number written with what is counted: up to four words before it ("15 foreign
     enterprises", "15 tập thể") or right after it ("deputies: 456")."""
     words = re.findall(r"[\w.,%]+", folded)
     size = len(counted.split())
@@ -239,9 +239,14 @@ def _counts(folded: str, counted: str) -> bool:
         here = words[i:i + size]
         if (" ".join(here) != counted if " " in counted else stem(here[0].strip(".,")) != counted):
             continue
-        near = words[max(0, i - 4):i] + words[i + size:i + size + 2]
-        if any(_COUNT.fullmatch(w.strip(".,") or "x") for w in near):
-            return True
+        # a number just before it counts it unless a measure follows the number ("1.077 ha tại các
+        # khu công nghiệp" is an area, not a number of industrial parks)
+        start = max(0, i - 4)
+        for k in range(start, i):
+            if _COUNT.fullmatch(words[k].strip(".,") or "x") and (k + 1 == i or words[k + 1] not in _MEASURES):
+                return True
+        if any(_COUNT.fullmatch(w.strip(".,") or "x") for w in words[i + size:i + size + 1]):
+            return True  # "deputies: 456"
         if " " in counted and i and words[i - 1] in _VI_COUNT_WORDS:  # "sáu nhóm chính sách"
             return True
     return False

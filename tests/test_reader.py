@@ -166,6 +166,7 @@ def test_follow_ups_through_ask_chat_keep_the_conversation(built_index: Path, tm
 # -- what a fact answer must hold ------------------------------------------------------------------
 @pytest.mark.parametrize("question", [
     "who is the chairman of the Hai Phong People's Committee?",  # only a Vice Chairman is named
+    "who chairs the hp people's committee now?",
     "bi thu thanh uy hai phong la ai",  # "Ban Bí thư" is the Party Secretariat, not a person
     "hai phong co bao nhieu du an fdi moi nam 2025",  # FDI is "record", no count of projects
     "hoi nghi xuc tien dau tu hai phong 2026 to chuc khi nao",  # only the 2025 conference is dated
@@ -211,6 +212,13 @@ def test_a_year_in_the_question_binds_the_answer(assistant: Assistant) -> None:
     assert not answer.refused, answer.text
     assert "ngoại giao thực chất" in answer.text or "công nghệ cao" in answer.text, answer.text
     assert "economic-diplomacy-action-program-2023" not in {c.doc_id.split(".")[0] for c in answer.citations}
+
+
+def test_a_sentence_opening_with_he_comes_with_the_sentence_that_names_him(assistant: Assistant) -> None:
+    answer = assistant.answer("What did the deputy minister emphasize for 2026?")
+    assert not answer.refused, answer.text
+    assert "He emphasized that in 2026" in answer.text, answer.text
+    assert "Deputy Minister Ngo Le Van" in answer.text, answer.text  # who "he" is
 
 
 def test_the_holder_of_the_office_asked_is_named(assistant: Assistant) -> None:

@@ -262,7 +262,9 @@ def _mentions(folded: str, counted: str) -> bool:
 def office_asked(folded_question: str) -> tuple[str, tuple[str, ...]] | None:
     """The office a question asks the holder of, and its organisation words; None when it asks
     about a deputy ("phó", "vice") too or names no office."""
-    folded_question = folded_question.replace("chairmen", "chairman")
+    # "who chairs / heads X" asks for the chairman / head of X
+    folded_question = re.sub(r"\b(chairmen|chairs|chaired)\b", "chairman", folded_question)
+    folded_question = re.sub(r"\b(heads|headed)\b", "head", folded_question)
     match = _OFFICE_WORDS.search(folded_question)
     if match is None:
         return None
@@ -397,7 +399,7 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
      ("la gi", "gioi thieu", "tom tat", "noi ve", "cho biet ve", "the nao", "ra sao", "nhu the nao")),
 )
 # a "who" question about an office holder or a signatory wants a person's name
-_PERSON_ASKED = re.compile(r"\b(director|chairman|chairmen|chairwoman|chair|minister|editor|secretary|president|"
+_PERSON_ASKED = re.compile(r"\b(director|chairman|chairmen|chairwoman|chair|chairs|chaired|heads|headed|minister|editor|secretary|president|"
                            r"head|chief|leader|signed|sign|signatory|giam doc|chu tich|bo truong|thu truong|"
                            r"tong bien tap|bi thu|lanh dao|nguoi dung dau|dung dau|ky|truong ban|dai su|ambassador|consul|lanh su|"
                            r"mayor|governor)\b")

@@ -73,7 +73,8 @@ class Reading:
     candidates: int
 
 
-_POINTS_BACK_EN = re.compile(r"^\s*(these|this|such|those)\b", re.IGNORECASE)
+_POINTS_BACK_EN = re.compile(r"^\s*(these|this|such|those|he|she|they|his|her|their)\b", re.IGNORECASE)
+_PRONOUN_EN = re.compile(r"^\s*(he|she|they|his|her|their)\b", re.IGNORECASE)
 _POINTS_BACK_VI = re.compile(r"^\s*(đây|điều này|việc này|những|các|nhờ đó|qua đó|từ đó)\b[^,.;:]{0,40}?\bnày\b"
                              r"|^\s*(đây|điều này|việc này|nhờ đó|qua đó|từ đó)\b", re.IGNORECASE)
 
@@ -118,6 +119,10 @@ class Reader:
             self._previous.update(zip(sentences[1:], sentences, strict=False))
             self._lede[doc] = [n for n in ordered if not units.units[n].about_document
                                and units.units[n].kind in ("sentence", "list")][:LEDE_UNITS]
+        # a sentence that opens with a pronoun ("He emphasized that ...") is about the subject of the
+        # sentence before it: that sentence's words count as its context
+        self._antecedent_terms = {n: units.terms[b] for n, b in self._previous.items()
+                                  if _PRONOUN_EN.match(units.units[n].text)}
 
     # -- scoring ----------------------------------------------------------------------------------
     def _lexical(self, q: AnalysedQuestion, n: int, spread: dict[str, float]) -> tuple[float, float]:
@@ -125,7 +130,7 @@ class Reader:
         In the text share, a word found in most candidate units names the subject rather than the
         answer and counts for less."""
         terms = self.units.terms[n]
-        context = terms | self.units.context_terms[n]
+        context = terms | self.units.context_terms[n] | self._antecedent_terms.get(n, frozenset())
         have = set(terms)
         have_ctx = set(context)
         for words, forms in q.links:

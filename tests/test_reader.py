@@ -65,6 +65,8 @@ def test_the_events_are_named_in_vietnamese_too(assistant: Assistant) -> None:
     ("res 226 kick in when?", "1 July 2025"),
     ("Chương trình hành động ngoại giao kinh tế được ban hành ngày nào?", "27/3/2023"),
     ("nghi quyet 226 co hieu luc tu ngay nao", "1 tháng 7 năm 2025"),
+    # the item "Được thành lập theo Quyết định 4068 ..." is about its list's heading, the zone
+    ("Khu thương mại tự do Hải Phòng chính thức được thành lập khi nào?", "16 tháng 10 năm 2025"),
 ])
 def test_a_when_question_is_answered_with_the_date(assistant: Assistant, question: str, date: str) -> None:
     answer = assistant.answer(question)

@@ -123,13 +123,17 @@ class Reader:
         # sentence before it: that sentence's words count as its context
         self._antecedent_terms = {n: units.terms[b] for n, b in self._previous.items()
                                   if _PRONOUN_EN.match(units.units[n].text)}
+        # an item of a list is about what the list's heading names ("Khu thương mại tự do Hải
+        # Phòng:" -> "Được thành lập theo Quyết định 4068 ..."): the heading's words count as its own
+        self._item_heading = {n: frozenset(analyse(u.section, units.synonyms))
+                              for n, u in enumerate(units.units) if u.kind == "item" and u.section}
 
     # -- scoring ----------------------------------------------------------------------------------
     def _lexical(self, q: AnalysedQuestion, n: int, spread: dict[str, float]) -> tuple[float, float]:
         """(share of the question's weight in the unit's text, share in its text, title and section).
         In the text share, a word found in most candidate units names the subject rather than the
         answer and counts for less."""
-        terms = self.units.terms[n]
+        terms = self.units.terms[n] | self._item_heading.get(n, frozenset())
         context = terms | self.units.context_terms[n] | self._antecedent_terms.get(n, frozenset())
         have = set(terms)
         have_ctx = set(context)

@@ -223,6 +223,17 @@ def test_a_sentence_opening_with_he_comes_with_the_sentence_that_names_him(assis
     assert "Deputy Minister Ngo Le Van" in answer.text, answer.text  # who "he" is
 
 
+@pytest.mark.parametrize("question,person", [
+    ("Who attended the external relations review conference?", "Ngo Le Van"),
+    ("hoi nghi tong ket doi ngoai 2025 co nhung ai tham du", "Ngô Lê Văn"),
+])
+def test_who_attended_names_the_people(assistant: Assistant, question: str, person: str) -> None:
+    """Not the sentence that says who held the conference, but the one that names who came."""
+    answer = assistant.answer(question)
+    assert not answer.refused, answer.text
+    assert person in answer.text and "hoang minh cuong" in fold(answer.text), answer.text
+
+
 def test_the_holder_of_the_office_asked_is_named(assistant: Assistant) -> None:
     answer = assistant.answer("ai la tong bien tap cong thong tin hai phong")
     assert not answer.refused

@@ -402,7 +402,7 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 _PERSON_ASKED = re.compile(r"\b(director|chairman|chairmen|chairwoman|chair|chairs|chaired|heads|headed|minister|editor|secretary|president|"
                            r"head|chief|leader|signed|sign|signatory|giam doc|chu tich|bo truong|thu truong|"
                            r"tong bien tap|bi thu|lanh dao|nguoi dung dau|dung dau|ky|truong ban|dai su|ambassador|consul|lanh su|"
-                           r"mayor|governor)\b")
+                           r"mayor|governor|attended|attend|attends|attending|participated|took part|tham du)\b")
 _EN_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|will|has|have|was|were|should|must|may)\b")
 _VI_YES_NO = re.compile(r"\bco\b.*\bkhong\s*$")
 # "what incentives", "which events": a plural noun after what/which asks for a list

@@ -234,6 +234,16 @@ def test_who_attended_names_the_people(assistant: Assistant, question: str, pers
     assert person in answer.text and "hoang minh cuong" in fold(answer.text), answer.text
 
 
+def test_a_sentence_that_announces_achievements_comes_with_the_one_that_names_them(assistant: Assistant) -> None:
+    """"... những thành tựu toàn diện trên nhiều lĩnh vực." says nothing alone; the next sentence
+    ("Điểm nhấn nổi bật là ... ABAC 3 ...") is quoted right after it."""
+    answer = assistant.answer("tom tat thanh tuu doi ngoai cua hai phong nam 2025")
+    assert not answer.refused, answer.text
+    lines = answer.text.splitlines()
+    announce = next(i for i, line in enumerate(lines) if "thành tựu toàn diện" in line)
+    assert "Điểm nhấn nổi bật" in lines[announce + 1] and "ABAC 3" in lines[announce + 1], answer.text
+
+
 def test_the_holder_of_the_office_asked_is_named(assistant: Assistant) -> None:
     answer = assistant.answer("ai la tong bien tap cong thong tin hai phong")
     assert not answer.refused

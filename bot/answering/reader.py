@@ -74,6 +74,11 @@ class Reading:
 
 
 _POINTS_BACK_EN = re.compile(r"^\s*(these|this|such|those|he|she|they|his|her|their)\b", re.IGNORECASE)
+# a sentence that details the one before it: its highlight, its examples
+_ELABORATES = re.compile(r"^\s*(?:(?:a|the|one)\s+)?(?:(?:most\s+)?(?:prominent|notable|key|main|major)\s+)?"
+                         r"highlights?\b|^\s*(?:notably|in particular|specifically|for example|for instance|"
+                         r"these include|among them)\b|^\s*(?:điểm nhấn|nổi bật|đặc biệt là|cụ thể|tiêu biểu|"
+                         r"trong đó|chẳng hạn)", re.IGNORECASE)
 _PRONOUN_EN = re.compile(r"^\s*(he|she|they|his|her|their)\b", re.IGNORECASE)
 _POINTS_BACK_VI = re.compile(r"^\s*(đây|điều này|việc này|những|các|nhờ đó|qua đó|từ đó)\b[^,.;:]{0,40}?\bnày\b"
                              r"|^\s*(đây|điều này|việc này|nhờ đó|qua đó|từ đó)\b", re.IGNORECASE)
@@ -111,12 +116,14 @@ class Reader:
         # itself, not a list's bare introduction), in reading order
         self._lede: dict[str, list[int]] = {}
         self._previous: dict[int, int] = {}  # a sentence -> the sentence before it in its document
+        self._next: dict[int, int] = {}  # ... and the one after it
         # what dates a unit besides its text: its document's title and year of publication
         self._dated = [f"{m.get('title', '')} {str(m.get('published', ''))[:4]}" for m in units.meta]
         for doc, ns in docs_units.items():
             ordered = sorted(ns, key=lambda n: units.units[n].order)
             sentences = [n for n in ordered if units.units[n].kind == "sentence"]
             self._previous.update(zip(sentences[1:], sentences, strict=False))
+            self._next.update(zip(sentences, sentences[1:], strict=False))
             self._lede[doc] = [n for n in ordered if not units.units[n].about_document
                                and units.units[n].kind in ("sentence", "list")][:LEDE_UNITS]
         # a sentence that opens with a pronoun ("He emphasized that ...") is about the subject of the
@@ -265,8 +272,21 @@ class Reader:
         if q.kind.kind == "overview" and top.unit.kind != "list":
             chosen = self._with_lede(top, chosen, scored, limit)
         chosen = self._with_antecedents(chosen)
+        if q.kind.kind in ("list", "overview", "what"):
+            chosen = self._with_elaboration(chosen)
         rest = sorted(chosen[1:], key=lambda c: (c.unit.doc_id != top.unit.doc_id, c.unit.doc_id, c.unit.order))
-        return [top, *rest]  # the best answer first, then the others in reading order
+        return self._details_follow([top, *rest])  # the best answer first, then the others in reading order
+
+    def _details_follow(self, quotes: list[Quote]) -> list[Quote]:
+        """A sentence that details the one before it is read right after that one."""
+        details = {self._next[x.index]: x.index for x in quotes if x.index in self._next
+                   and _ELABORATES.match(self.units.units[self._next[x.index]].text)}
+        moved = [x for x in quotes if x.index in details and any(y.index == details[x.index] for y in quotes)]
+        out = [x for x in quotes if x not in moved]
+        for x in moved:
+            at = next(i for i, y in enumerate(out) if y.index == details[x.index])
+            out.insert(at + 1, x)
+        return out
 
     def _with_antecedents(self, chosen: list[Quote]) -> list[Quote]:
         """A quoted sentence that points back ("These events ...", "Các sự kiện này ...") comes with
@@ -283,6 +303,21 @@ class Reader:
             out.append(Quote(before, unit, self.units.meta[before], quote.score - 1e-6, quote.dense, 0.0,
                              quote.satisfies))
             have.add(before)
+        return out
+
+    def _with_elaboration(self, chosen: list[Quote]) -> list[Quote]:
+        """A quoted sentence that announces what the next one details ("... with comprehensive
+        achievements across multiple fields." then "A prominent highlight was ...") comes with it."""
+        out = list(chosen)
+        have = {c.index for c in chosen}
+        for quote in chosen:
+            after = self._next.get(quote.index)
+            if after is None or after in have or not _ELABORATES.match(self.units.units[after].text):
+                continue
+            unit = self.units.units[after]
+            out.append(Quote(after, unit, self.units.meta[after], quote.score - 2e-6, quote.dense, 0.0,
+                             quote.satisfies))
+            have.add(after)
         return out
 
     def _with_lede(self, top: Quote, chosen: list[Quote], scored: list[Quote], limit: int) -> list[Quote]:

@@ -190,7 +190,7 @@ def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, qu
     answer = assistant.answer(question)
     assert answer.refused, answer.text
     first = fold(answer.text.splitlines()[0])
-    assert "khong neu" in first or "do not state" in first or "khong co" in first or "not" in first, answer.text
+    assert any(says in first for says in ("khong neu", "khong de cap", "do not state", "khong co", "not")), answer.text
 
 
 @pytest.mark.parametrize("question,issuer", [
@@ -267,6 +267,7 @@ def test_the_holder_of_the_office_asked_is_named(assistant: Assistant) -> None:
     # "... được bớt bao nhiêu": the number is not of the question's first words ("làm chuyên gia")
     ("lam chuyen gia trong khu tmtd thi thue thu nhap ca nhan duoc bot bao nhieu", "giảm 50%"),
     ("Khu 2.923 ha của khu thương mại tự do nằm ở xã nào?", "Chấn Hưng"),  # "xã nào" asks where
+    ("tru so cong thong tin dien tu hai phong o dau", "18 Hoàng Diệu"),  # "cổng thông tin điện tử": the portal
 ])
 def test_informal_wording_still_gets_the_fact(assistant: Assistant, question: str, fact: str) -> None:
     answer = assistant.answer(question)
@@ -282,7 +283,10 @@ def test_an_overview_of_an_article_quotes_its_opening(assistant: Assistant) -> N
     assert "January 6" in answer.text  # the article's opening sentence
 
 
-@pytest.mark.parametrize("question", ["thu do cua phap la gi", "Thủ đô của Pháp là gì?", "thu do cua nhat ban la gi"])
+@pytest.mark.parametrize("question", ["thu do cua phap la gi", "Thủ đô của Pháp là gì?", "thu do cua nhat ban la gi",
+                                      # "dien tich" is restored to "diện tích" (a corpus term); the other
+                                      # words, typed without marks, still name what no document covers
+                                      "cong thuc tinh dien tich hinh vuong"])
 def test_a_general_knowledge_question_typed_without_marks_is_refused_plainly(assistant: Assistant,
                                                                              question: str) -> None:
     # typed without marks, "thu", "do" and "phap" are syllables of the documents (thủ tục, pháp luật):

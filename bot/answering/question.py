@@ -398,6 +398,8 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
                   "describe", "what about"),
      ("la gi", "gioi thieu", "tom tat", "noi ve", "cho biet ve", "the nao", "ra sao", "nhu the nao")),
 )
+# the two-syllable Vietnamese cues ("bao lâu", "khi nào", "ở đâu"): they shape a question, they name no subject
+VI_CUE_PAIRS = frozenset(cue for _kind, _en, vi in _CUES for cue in vi if len(cue.split()) == 2)
 # a "who" question about an office holder or a signatory wants a person's name
 _PERSON_ASKED = re.compile(r"\b(director|chairman|chairmen|chairwoman|chair|chairs|chaired|heads|headed|minister|editor|secretary|president|"
                            r"head|chief|leader|signed|sign|signatory|giam doc|chu tich|bo truong|thu truong|"

@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.answering.question import GENERIC_EN, QUESTION_FRAME, QUESTION_FRAME_PAIRS
+from bot.answering.question import GENERIC_EN, QUESTION_FRAME, QUESTION_FRAME_PAIRS, VI_CUE_PAIRS
 from indexer.glossary import Expansion
 from indexer.text import STOPWORDS, fold, has_vietnamese_marks, tokens_with_parts
 from indexer.unit_index import UnitIndex, stem
@@ -48,6 +48,10 @@ GENERIC_VI = frozenset(fold(w) for w in (
     "cho biết", "điều gì", "việc gì", "tất cả", "toàn bộ", "chủ yếu", "đặc biệt", "quan trọng", "mới nhất",
     "bây giờ", "sắp tới", "đầu tiên", "cuối cùng", "loại hình", "hình thức", "số hiệu", "ý nghĩa", "mục đích",
 ))
+
+
+# "nói gì", "loại nào", "ở đâu", "ra sao": a pair ending in a question word asks, it names nothing
+_QUESTION_PARTICLES = frozenset(["gi", "nao", "dau", "sao", "chua", "khong"])
 
 
 @lru_cache(maxsize=1)
@@ -142,12 +146,14 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
         elif zipf < NAME_ZIPF and len(word) >= 3 and word not in vi_syllables():
             names.append(word)
     if language == "vi" and same_language_passages:
+        # typed without marks, a question may still hold marked words: the synonyms and the glossary
+        # restore the marks of the terms they know ("dien tich" -> "diện tích"), so each pair is
+        # judged as it is written
         marked = has_vietnamese_marks(plain)
-        compounds = vi_compounds(marked)
         syllables = plain.lower().split() if marked else words
         syllables = [s.strip(".,;:!?()\"'") for s in syllables]
         folded = [fold(x) for x in syllables]
-        candidates: list[tuple[str, str]] = []
+        candidates: list[tuple[str, str, bool]] = []
         for i, (a, b) in enumerate(zip(syllables, syllables[1:], strict=False)):
             fa, fb = folded[i], folded[i + 1]
             before = f"{folded[i - 1]}_{fa}" if i > 0 else ""
@@ -161,17 +167,19 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             # may be thủ đô, and written with its marks "thủ đô" folds its "đô" to the stop word "do";
             # with its marks, a pair of two other syllables is judged whatever the documents hold (a
             # candidate with marks must still be a noun to the tagger, below)
+            pair_marked = has_vietnamese_marks(f"{a} {b}")
             loose = not (fa in STOPWORDS and fb in STOPWORDS) and f"{fa} {fb}" not in units.folded_pairs()
-            unseen_pair = loose or (marked and not (fa in STOPWORDS or fb in STOPWORDS))
-            if (unseen_pair and f"{a} {b}" in compounds and f"{fa} {fb}" not in GENERIC_VI
+            unseen_pair = loose or (pair_marked and not (fa in STOPWORDS or fb in STOPWORDS))
+            if (unseen_pair and f"{a} {b}" in vi_compounds(pair_marked) and f"{fa} {fb}" not in GENERIC_VI
+                    and f"{fa} {fb}" not in VI_CUE_PAIRS and fb not in _QUESTION_PARTICLES
                     and f"{fa}_{fb}" not in QUESTION_FRAME_PAIRS and df.get(f"{fa}_{fb}", 0) == 0
                     and not (fa in linked and fb in linked)):
-                candidates.append((f"{a} {b}", f"{fa} {fb}"))
+                candidates.append((f"{a} {b}", f"{fa} {fb}", pair_marked))
         # a subject is named by a noun: a verb or an adjective outside the corpus ("ủng hộ" for
         # "tán thành", "giữ gìn") is a way of asking, not a topic the documents lack
-        nouns = vi_nouns(plain) if candidates and marked else None
-        for written, folded_pair in candidates:
-            if (written in nouns) if nouns is not None else vi_can_be_noun(written):
+        nouns = vi_nouns(plain) if any(m for _w, _f, m in candidates) else frozenset()
+        for written, folded_pair, pair_marked in candidates:
+            if (written in nouns) if pair_marked else vi_can_be_noun(written):
                 concepts.append(folded_pair)
     return Unseen(tuple(dict.fromkeys(concepts)), tuple(dict.fromkeys(names)))
 

@@ -268,6 +268,8 @@ def test_the_holder_of_the_office_asked_is_named(assistant: Assistant) -> None:
     ("lam chuyen gia trong khu tmtd thi thue thu nhap ca nhan duoc bot bao nhieu", "giảm 50%"),
     ("Khu 2.923 ha của khu thương mại tự do nằm ở xã nào?", "Chấn Hưng"),  # "xã nào" asks where
     ("tru so cong thong tin dien tu hai phong o dau", "18 Hoàng Diệu"),  # "cổng thông tin điện tử": the portal
+    # typed without marks: "làm | dự án" (not "lạm dụng"), "có | mất tiền" (not "có mặt")
+    ("lam du an o khu thuong mai tu do co mat tien thue dat khong", "được miễn trong toàn bộ thời gian thuê"),
 ])
 def test_informal_wording_still_gets_the_fact(assistant: Assistant, question: str, fact: str) -> None:
     answer = assistant.answer(question)

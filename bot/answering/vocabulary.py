@@ -50,6 +50,14 @@ GENERIC_VI = frozenset(fold(w) for w in (
 ))
 
 
+# the Vietnamese function words among the stop words (folded)
+_VI_FUNCTION_WORDS = frozenset(["la", "cua", "va", "cac", "nhung", "mot", "cho", "voi", "trong", "tai", "thi", "ma",
+                                "nay", "do", "duoc", "khong", "co", "gi", "nao", "sao", "the", "nhu", "ve", "den",
+                                "tu", "ra", "vao", "len", "di", "bi", "boi", "hay", "hoac", "con", "khi", "luc",
+                                "vay", "roi", "nua", "bao", "nhieu", "ai"])
+# typed without marks, a pair that opens with "co" (có), "duoc" (được), "bi" (bị) or "la" (là) is a verb
+# phrase ("co mat tien": có mất tiền), not the compound it may spell ("có mặt")
+_VI_AUXILIARIES = frozenset(["co", "duoc", "bi", "la"])
 # "nói gì", "loại nào", "ở đâu", "ra sao": a pair ending in a question word asks, it names nothing
 _QUESTION_PARTICLES = frozenset(["gi", "nao", "dau", "sao", "chua", "khong"])
 
@@ -158,10 +166,14 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             fa, fb = folded[i], folded[i + 1]
             before = f"{folded[i - 1]}_{fa}" if i > 0 else ""
             after = f"{fb}_{folded[i + 2]}" if i + 2 < len(folded) else ""
-            # each syllable belongs with its other neighbour ("hai phong | thu hut"), unless that
-            # neighbour is a stop word: "đô của" names nothing, so "thủ đô" is judged on its own
-            if (df.get(before, 0) and i > 0 and folded[i - 1] not in STOPWORDS) or \
-                    (df.get(after, 0) and i + 2 < len(folded) and folded[i + 2] not in STOPWORDS):
+            # each syllable belongs with its other neighbour ("hai phong | thu hut", "làm | dự án"),
+            # unless that neighbour is a Vietnamese function word: "đô của" names nothing, so "thủ
+            # đô" is judged on its own ("án" folds to the English stop word "an": it is no function word)
+            pairs_seen = units.folded_pairs()
+            if (i > 0 and folded[i - 1] not in _VI_FUNCTION_WORDS
+                    and (df.get(before, 0) or before.replace("_", " ") in pairs_seen)) or \
+                    (i + 2 < len(folded) and folded[i + 2] not in _VI_FUNCTION_WORDS
+                     and (df.get(after, 0) or after.replace("_", " ") in pairs_seen)):
                 continue
             # a pair holding a (folded) stop word is checked against the documents as typed: "thu do"
             # may be thủ đô, and written with its marks "thủ đô" folds its "đô" to the stop word "do";
@@ -172,6 +184,7 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             unseen_pair = loose or (pair_marked and not (fa in STOPWORDS or fb in STOPWORDS))
             if (unseen_pair and f"{a} {b}" in vi_compounds(pair_marked) and f"{fa} {fb}" not in GENERIC_VI
                     and f"{fa} {fb}" not in VI_CUE_PAIRS and fb not in _QUESTION_PARTICLES
+                    and not (fa in _VI_AUXILIARIES and not pair_marked)
                     and f"{fa}_{fb}" not in QUESTION_FRAME_PAIRS and df.get(f"{fa}_{fb}", 0) == 0
                     and not (fa in linked and fb in linked)):
                 candidates.append((f"{a} {b}", f"{fa} {fb}", pair_marked))

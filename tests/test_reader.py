@@ -262,6 +262,8 @@ def test_the_holder_of_the_office_asked_is_named(assistant: Assistant) -> None:
     ("What is the address of the Hai Phong e-portal?", "18 Hoang Dieu"),
     # "từ bao nhiêu thì ...": an amount, not a count of something named after "bao nhiêu"
     ("du an cang bien von tu bao nhieu thi ubnd thanh pho duoc chap thuan chu truong dau tu", "2.300"),
+    # "bao nhiêu vốn thì ...": "vốn thì" is no noun; the amount of capital answers
+    ("Dự án cảng biển cần bao nhiêu vốn thì được Ủy ban nhân dân thành phố chấp thuận chủ trương?", "2.300 tỷ"),
     ("How many deputies voted in favour of Resolution 226?", "447"),  # the number written with "deputies"
     ("Nghị quyết 226 được trao cho thành phố ở đâu?", "tại hội nghị xúc tiến đầu tư"),  # an event is a place
     # "... được bớt bao nhiêu": the number is not of the question's first words ("làm chuyên gia")

@@ -135,7 +135,8 @@ _MEASURES = {"ha", "hectare", "hectar", "km", "km2", "m2", "phan", "usd", "vnd",
 _EN_VERBS = {"got", "get", "gets", "were", "was", "are", "is", "have", "has", "had", "did", "do", "does", "received",
              "attended", "took", "came", "signed", "voted", "will", "can", "could", "would", "joined", "won"}
 _VI_AFTER_AMOUNT = {"tro", "thi", "moi", "hay", "vay", "nua"}  # "từ bao nhiêu trở lên", "bao nhiêu thì ..."
-_VI_NOT_NOUN = {"la", "gi", "nao", "khong", "co", "duoc", "roi", "vay", "the", "a", "nhi"}
+_VI_NOT_NOUN = {"la", "gi", "nao", "khong", "co", "duoc", "roi", "vay", "the", "a", "nhi", "thi", "ma", "moi", "hay",
+                "nua"}
 
 
 AREA = "@area"  # "how big is the zone": the answer is an area

@@ -134,7 +134,7 @@ _MEASURES = {"ha", "hectare", "hectar", "km", "km2", "m2", "phan", "usd", "vnd",
 
 _EN_VERBS = {"got", "get", "gets", "were", "was", "are", "is", "have", "has", "had", "did", "do", "does", "received",
              "attended", "took", "came", "signed", "voted", "will", "can", "could", "would", "joined", "won"}
-_VI_AFTER_AMOUNT = {"tro", "thi", "moi", "hay", "vay", "nua"}  # "từ bao nhiêu trở lên", "bao nhiêu thì ..."
+_VI_AFTER_AMOUNT = {"tro"}  # "từ bao nhiêu trở lên" (the function words, "bao nhiêu thì ...", are not nouns)
 _VI_NOT_NOUN = {"la", "gi", "nao", "khong", "co", "duoc", "roi", "vay", "the", "a", "nhi", "thi", "ma", "moi", "hay",
                 "nua"}
 
@@ -328,7 +328,7 @@ def _names_issuer(folded: str, document: str) -> bool:
 
 
 FACT_KINDS = ("when", "how-many", "how-long", "who", "where")
-YEAR = re.compile(r"(?<![\d/.-])(?:19|20)\d\d(?![\d/.-]\d)")
+YEAR = re.compile(r"(?<![\d/.-])(?:19|20)\d\d(?![\d/.-]?\d)")
 
 
 def same_year(folded_text: str, folded_question: str) -> bool:
@@ -339,10 +339,10 @@ def same_year(folded_text: str, folded_question: str) -> bool:
     if not asked:
         return True
     given = set(YEAR.findall(folded_text))
-    return not given or bool(asked & given) or any(_spans(folded_text, year) for year in asked)
+    return not given or bool(asked & given) or any(spans(folded_text, year) for year in asked)
 
 
-def _spans(folded_text: str, year: str) -> bool:
+def spans(folded_text: str, year: str) -> bool:
     """The passage gives a period that holds the year ("2023-2028", "from 2025 to 2030")."""
     for start, end in re.findall(r"((?:19|20)\d\d)\s*(?:-|–|to|den)\s*((?:19|20)\d\d)", folded_text):
         if start <= year <= end:

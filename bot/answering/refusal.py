@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.answering.places import AMBIGUOUS_VI, place_phrases
-from bot.answering.question import AnalysedQuestion
+from bot.answering.question import YEAR, AnalysedQuestion, spans
 from bot.answering.reader import Reading
 from bot.answering.vocabulary import Unseen
 from indexer.glossary import Expansion
@@ -128,16 +128,17 @@ _DOC_NUMBER = re.compile(r"^0*(\d+)(?:/\d{4})?[/-][a-z][a-z0-9/-]*$")
 _DOC_WORDS = ("resolution", "decision", "directive", "decree", "circular", "plan", "programme", "program",
               "nghi quyet", "quyet dinh", "chi thi", "nghi dinh", "thong tu", "ke hoach", "chuong trinh",
               "cong van", "nq", "qd", "ct", "kh", "no")
-_known_numbers: tuple[int, frozenset[str]] | None = None
+_known_numbers: tuple[dict[str, int], frozenset[str]] | None = None
 
 
 def _document_numbers(df: dict[str, int]) -> frozenset[str]:
     """The numbers of the documents the knowledge base names ("226", "4068", "15" ...), remembered
-    for the corpus statistics they come from."""
+    with the corpus statistics they come from (held, so a new generation's table is never taken
+    for it)."""
     global _known_numbers
-    if _known_numbers is None or _known_numbers[0] != id(df):
+    if _known_numbers is None or _known_numbers[0] is not df:
         numbers = frozenset(m.group(1) for term in df if "_" not in term and (m := _DOC_NUMBER.match(term)))
-        _known_numbers = (id(df), numbers)
+        _known_numbers = (df, numbers)
     return _known_numbers[1]
 
 
@@ -161,24 +162,19 @@ def unknown_documents(question: str, df: dict[str, int]) -> list[str]:
     return found
 
 
-_YEAR = re.compile(r"(?<![\d/.-])(?:19|20)\d\d(?![\d/.-]?\d)")
-_PERIOD = re.compile(r"((?:19|20)\d\d)\s*(?:-|–|to|den|đến)\s*((?:19|20)\d\d)")
-
-
 def other_years(q: AnalysedQuestion, reading: Reading, context: Sequence[str] = ()) -> list[str]:
     """Years the question names that no quoted passage mentions (its text, section or title, the year
     its document was published, or a period holding the year): "the 2024 conference" is not the
     2025 conference the passages report."""
-    asked = set(_YEAR.findall(q.text))
+    asked = set(YEAR.findall(q.text))
     if not asked:
         return []
     seen: set[str] = set()
     texts = [f"{quote.unit.text} {quote.unit.section} {quote.unit.intro} {quote.meta.get('title', '')} "
              f"{str(quote.meta.get('published', ''))[:4]}" for quote in reading.quotes]
     for text in (*texts, *context):
-        seen |= set(_YEAR.findall(text))
-        for start, end in _PERIOD.findall(fold(text)):
-            seen |= {y for y in asked if start <= y <= end}
+        folded = fold(text)
+        seen |= set(YEAR.findall(text)) | {year for year in asked if spans(folded, year)}
     return sorted(asked - seen)
 
 

@@ -117,8 +117,9 @@ class Reader:
         self._lede: dict[str, list[int]] = {}
         self._previous: dict[int, int] = {}  # a sentence -> the sentence before it in its document
         self._next: dict[int, int] = {}  # ... and the one after it
-        # what dates a unit besides its text: its document's title and year of publication
-        self._dated = [f"{m.get('title', '')} {str(m.get('published', ''))[:4]}" for m in units.meta]
+        # a unit as its years are read (folded): its text, its document's title and year of publication
+        self._dated = [fold(f"{u.text} {m.get('title', '')} {str(m.get('published', ''))[:4]}")
+                       for u, m in zip(units.units, units.meta, strict=True)]
         for doc, ns in docs_units.items():
             ordered = sorted(ns, key=lambda n: units.units[n].order)
             sentences = [n for n in ordered if units.units[n].kind == "sentence"]
@@ -130,6 +131,11 @@ class Reader:
         # sentence before it: that sentence's words count as its context
         self._antecedent_terms = {n: units.terms[b] for n, b in self._previous.items()
                                   if _PRONOUN_EN.match(units.units[n].text)}
+        # a sentence that points back ("These events ...") -> the sentence it points to; a sentence
+        # -> the next one when that one details it ("A prominent highlight was ...")
+        self._antecedent = {n: b for n, b in self._previous.items()
+                            if _points_back(units.units[n].text) and not units.units[b].about_document}
+        self._details = {n: a for n, a in self._next.items() if _ELABORATES.match(units.units[a].text)}
         # an item of a list is about what the list's heading names ("Khu thương mại tự do Hải
         # Phòng:" -> "Được thành lập theo Quyết định 4068 ..."): the heading's words count as its own
         self._item_heading = {n: frozenset(analyse(u.section, units.synonyms))
@@ -205,7 +211,7 @@ class Reader:
             score -= RANK_PENALTY * rank_of[n]
             if not satisfies:
                 score -= KIND_MISS_PENALTY
-            elif years and not same_year(fold(f"{unit.text} {self._dated[n]}"), years):
+            elif years and not same_year(self._dated[n], years):
                 score -= KIND_MISS_PENALTY  # "năm 2026": a sentence of the 2023 plan does not answer
             if q.kind.kind == "who" and PERSON.search(unit.text):
                 score += PERSON_BONUS
@@ -271,53 +277,36 @@ class Reader:
             chosen.append(cand)
         if q.kind.kind == "overview" and top.unit.kind != "list":
             chosen = self._with_lede(top, chosen, scored, limit)
-        chosen = self._with_antecedents(chosen)
+        # a sentence that points back comes with the one it points to; for a list, an overview or a
+        # "what", a sentence that announces what the next one details comes with that one
+        chosen = self._with_neighbours(chosen, self._antecedent, 1e-6)
         if q.kind.kind in ("list", "overview", "what"):
-            chosen = self._with_elaboration(chosen)
+            chosen = self._with_neighbours(chosen, self._details, 2e-6)
         rest = sorted(chosen[1:], key=lambda c: (c.unit.doc_id != top.unit.doc_id, c.unit.doc_id, c.unit.order))
         return self._details_follow([top, *rest])  # the best answer first, then the others in reading order
 
     def _details_follow(self, quotes: list[Quote]) -> list[Quote]:
         """A sentence that details the one before it is read right after that one."""
-        details = {self._next[x.index]: x.index for x in quotes if x.index in self._next
-                   and _ELABORATES.match(self.units.units[self._next[x.index]].text)}
-        moved = [x for x in quotes if x.index in details and any(y.index == details[x.index] for y in quotes)]
+        detail_of = {self._details[x.index]: x.index for x in quotes if x.index in self._details}
+        moved = [x for x in quotes if x.index in detail_of and any(y.index == detail_of[x.index] for y in quotes)]
         out = [x for x in quotes if x not in moved]
         for x in moved:
-            at = next(i for i, y in enumerate(out) if y.index == details[x.index])
+            at = next(i for i, y in enumerate(out) if y.index == detail_of[x.index])
             out.insert(at + 1, x)
         return out
 
-    def _with_antecedents(self, chosen: list[Quote]) -> list[Quote]:
-        """A quoted sentence that points back ("These events ...", "Các sự kiện này ...") comes with
-        the sentence it points to, placed before it."""
+    def _with_neighbours(self, chosen: list[Quote], neighbour: dict[int, int], step: float) -> list[Quote]:
+        """Each quote with the sentence `neighbour` maps it to (the sentence it points back to, or
+        the one that details it), scored just below it; reading order places it."""
         out = list(chosen)
         have = {c.index for c in chosen}
         for quote in chosen:
-            before = self._previous.get(quote.index)
-            if before is None or before in have or not _points_back(quote.unit.text):
+            other = neighbour.get(quote.index)
+            if other is None or other in have:
                 continue
-            unit = self.units.units[before]
-            if unit.about_document:
-                continue
-            out.append(Quote(before, unit, self.units.meta[before], quote.score - 1e-6, quote.dense, 0.0,
-                             quote.satisfies))
-            have.add(before)
-        return out
-
-    def _with_elaboration(self, chosen: list[Quote]) -> list[Quote]:
-        """A quoted sentence that announces what the next one details ("... with comprehensive
-        achievements across multiple fields." then "A prominent highlight was ...") comes with it."""
-        out = list(chosen)
-        have = {c.index for c in chosen}
-        for quote in chosen:
-            after = self._next.get(quote.index)
-            if after is None or after in have or not _ELABORATES.match(self.units.units[after].text):
-                continue
-            unit = self.units.units[after]
-            out.append(Quote(after, unit, self.units.meta[after], quote.score - 2e-6, quote.dense, 0.0,
-                             quote.satisfies))
-            have.add(after)
+            out.append(Quote(other, self.units.units[other], self.units.meta[other], quote.score - step,
+                             quote.dense, 0.0, quote.satisfies))
+            have.add(other)
         return out
 
     def _with_lede(self, top: Quote, chosen: list[Quote], scored: list[Quote], limit: int) -> list[Quote]:

@@ -7,10 +7,21 @@ import unicodedata
 from functools import lru_cache
 
 # Words so common in both languages' questions and documents that they only add noise.
-STOPWORDS = frozenset(
-    ["a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "is", "are", "was", "were", "be", "been", "by", "with", "as", "from", "that", "this", "these", "those", "it", "its", "what", "which", "who", "whom", "how", "when", "where", "why", "do", "does", "did", "can", "could", "should", "would", "will", "about", "into", "than", "then", "there", "their", "them", "they", "we", "you", "your", "i", "me", "my", "our", "us", "has", "have", "had", "not", "no", "yes", "any", "some", "la", "cua", "va", "cac", "nhung", "mot", "cho", "voi", "trong", "tai", "thi", "ma", "nay", "do", "duoc", "khong", "co", "gi", "nao", "sao", "the", "nhu", "ve", "den", "tu", "ra", "vao", "len", "di", "bi", "boi", "hay", "hoac",
-     "con", "khi", "luc", "vay", "roi", "nua", "also", "many", "much", "bao", "nhieu", "ai"]
-)
+# English function words
+EN_STOPWORDS = frozenset([
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "is", "are", "was", "were", "be",
+    "been", "by", "with", "as", "from", "that", "this", "these", "those", "it", "its", "what", "which", "who",
+    "whom", "how", "when", "where", "why", "do", "does", "did", "can", "could", "should", "would", "will",
+    "about", "into", "than", "then", "there", "their", "them", "they", "we", "you", "your", "i", "me", "my",
+    "our", "us", "has", "have", "had", "not", "no", "yes", "any", "some", "also", "many", "much"
+])
+# Vietnamese function words, folded ("do" and "the" are in both lists)
+VI_STOPWORDS = frozenset([
+    "la", "cua", "va", "cac", "nhung", "mot", "cho", "voi", "trong", "tai", "thi", "ma", "nay", "do", "duoc",
+    "khong", "co", "gi", "nao", "sao", "the", "nhu", "ve", "den", "tu", "ra", "vao", "len", "di", "bi", "boi",
+    "hay", "hoac", "con", "khi", "luc", "vay", "roi", "nua", "bao", "nhieu", "ai"
+])
+STOPWORDS = EN_STOPWORDS | VI_STOPWORDS
 
 _TOKEN = re.compile(r"[0-9a-z]+(?:[./-][0-9a-z]+)*")
 _SPACES = re.compile(r"\s+")

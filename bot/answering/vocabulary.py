@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from bot.answering.question import GENERIC_EN, QUESTION_FRAME, QUESTION_FRAME_PAIRS, VI_CUE_PAIRS
 from indexer.glossary import Expansion
-from indexer.text import STOPWORDS, fold, has_vietnamese_marks, tokens_with_parts
+from indexer.text import STOPWORDS, VI_STOPWORDS, fold, has_vietnamese_marks, tokens_with_parts
 from indexer.unit_index import UnitIndex, stem
 
 REAL_WORD_ZIPF = 3.3  # at least this common in general English (zipf scale): a real word ...
@@ -50,11 +50,6 @@ GENERIC_VI = frozenset(fold(w) for w in (
 ))
 
 
-# the Vietnamese function words among the stop words (folded)
-_VI_FUNCTION_WORDS = frozenset(["la", "cua", "va", "cac", "nhung", "mot", "cho", "voi", "trong", "tai", "thi", "ma",
-                                "nay", "do", "duoc", "khong", "co", "gi", "nao", "sao", "the", "nhu", "ve", "den",
-                                "tu", "ra", "vao", "len", "di", "bi", "boi", "hay", "hoac", "con", "khi", "luc",
-                                "vay", "roi", "nua", "bao", "nhieu", "ai"])
 # typed without marks, a pair that opens with "co" (có), "duoc" (được), "bi" (bị) or "la" (là) is a verb
 # phrase ("co mat tien": có mất tiền), not the compound it may spell ("có mặt")
 _VI_AUXILIARIES = frozenset(["co", "duoc", "bi", "la"])
@@ -162,6 +157,7 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
         syllables = [s.strip(".,;:!?()\"'") for s in syllables]
         folded = [fold(x) for x in syllables]
         candidates: list[tuple[str, str, bool]] = []
+        pairs_seen = units.folded_pairs()
         for i, (a, b) in enumerate(zip(syllables, syllables[1:], strict=False)):
             fa, fb = folded[i], folded[i + 1]
             before = f"{folded[i - 1]}_{fa}" if i > 0 else ""
@@ -169,10 +165,9 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             # each syllable belongs with its other neighbour ("hai phong | thu hut", "làm | dự án"),
             # unless that neighbour is a Vietnamese function word: "đô của" names nothing, so "thủ
             # đô" is judged on its own ("án" folds to the English stop word "an": it is no function word)
-            pairs_seen = units.folded_pairs()
-            if (i > 0 and folded[i - 1] not in _VI_FUNCTION_WORDS
+            if (i > 0 and folded[i - 1] not in VI_STOPWORDS
                     and (df.get(before, 0) or before.replace("_", " ") in pairs_seen)) or \
-                    (i + 2 < len(folded) and folded[i + 2] not in _VI_FUNCTION_WORDS
+                    (i + 2 < len(folded) and folded[i + 2] not in VI_STOPWORDS
                      and (df.get(after, 0) or after.replace("_", " ") in pairs_seen)):
                 continue
             # a pair holding a (folded) stop word is checked against the documents as typed: "thu do"
@@ -180,7 +175,7 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             # with its marks, a pair of two other syllables is judged whatever the documents hold (a
             # candidate with marks must still be a noun to the tagger, below)
             pair_marked = has_vietnamese_marks(f"{a} {b}")
-            loose = not (fa in STOPWORDS and fb in STOPWORDS) and f"{fa} {fb}" not in units.folded_pairs()
+            loose = not (fa in STOPWORDS and fb in STOPWORDS) and f"{fa} {fb}" not in pairs_seen
             unseen_pair = loose or (pair_marked and not (fa in STOPWORDS or fb in STOPWORDS))
             if (unseen_pair and f"{a} {b}" in vi_compounds(pair_marked) and f"{fa} {fb}" not in GENERIC_VI
                     and f"{fa} {fb}" not in VI_CUE_PAIRS and fb not in _QUESTION_PARTICLES

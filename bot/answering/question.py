@@ -402,10 +402,10 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 # the two-syllable Vietnamese cues ("bao lâu", "khi nào", "ở đâu"): they shape a question, they name no subject
 VI_CUE_PAIRS = frozenset(cue for _kind, _en, vi in _CUES for cue in vi if len(cue.split()) == 2)
 # a "who" question about an office holder or a signatory wants a person's name
-_PERSON_ASKED = re.compile(r"\b(director|chairman|chairmen|chairwoman|chair|chairs|chaired|heads|headed|minister|editor|secretary|president|"
-                           r"head|chief|leader|signed|sign|signatory|giam doc|chu tich|bo truong|thu truong|"
-                           r"tong bien tap|bi thu|lanh dao|nguoi dung dau|dung dau|ky|truong ban|dai su|ambassador|consul|lanh su|"
-                           r"mayor|governor|attended|attend|attends|attending|participated|took part|tham du)\b")
+_PERSON_ASKED = re.compile(r"\b(" + "|".join((
+    *_OFFICES, "chairmen", "chair", "chairs", "chaired", "heads", "headed", "editor", "leader", "thu truong",
+    "lanh dao", "nguoi dung dau", "dung dau", "signed", "sign", "signatory", "ky",
+    "attended", "attend", "attends", "attending", "participated", "took part", "tham du")) + r")\b")
 _EN_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|will|has|have|was|were|should|must|may)\b")
 _VI_YES_NO = re.compile(r"\bco\b.*\bkhong\s*$")
 # "what incentives", "which events": a plural noun after what/which asks for a list

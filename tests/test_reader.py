@@ -185,12 +185,32 @@ def test_follow_ups_through_ask_chat_keep_the_conversation(built_index: Path, tm
     # "1.077 ha tại các khu công nghiệp": an area, not a number of industrial parks
     "Có bao nhiêu khu công nghiệp ở Hải Phòng?",
     "How many industrial parks does Hai Phong have?",
+    # an area lying in a place is not the place's area: "2,923 ha in Chan Hung and Hung Thang communes
+    # (Southern Coastal Economic Zone)", "2.292 ha trên đảo Cát Hải"; and the zone the FTZ is tied to
+    # has no area in the documents
+    "how big is the southern coastal economic zone in ha",
+    "dien tich dao cat hai la bao nhieu",
+    "Khu kinh tế Đình Vũ - Cát Hải rộng bao nhiêu ha?",
+    "What is the total area of the Dinh Vu - Cat Hai economic zone?",
 ])
 def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, question: str) -> None:
     answer = assistant.answer(question)
     assert answer.refused, answer.text
     first = fold(answer.text.splitlines()[0])
     assert any(says in first for says in ("khong neu", "khong de cap", "do not state", "khong co", "not")), answer.text
+
+
+@pytest.mark.parametrize("question,area", [
+    ("total area of the FTZ in ha?", "6,292 ha"),
+    ("Khu thương mại tự do Hải Phòng rộng bao nhiêu ha?", "6.292 ha"),
+    ("How large is the FTZ area on Cat Hai island?", "2,292 ha"),  # a part of the zone, named by its place
+    ("How many hectares is the Nam Dinh Vu site of the FTZ?", "1,077 ha"),
+    ("Khu vực đảo Cát Hải trong khu thương mại tự do rộng khoảng bao nhiêu ha?", "2.292 ha"),
+])
+def test_the_area_of_the_zone_or_of_its_parts_is_given(assistant: Assistant, question: str, area: str) -> None:
+    answer = assistant.answer(question)
+    assert not answer.refused, answer.text
+    assert area in answer.text
 
 
 @pytest.mark.parametrize("question,issuer", [

@@ -13,14 +13,21 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from bot.answering import compose, llm, refusal
 from bot.answering.answer import Answer
 from bot.answering.offdomain import OFF_DOMAIN_EXAMPLES
-from bot.answering.question import AnalysedQuestion, list_head, question_kind, term_weights
+from bot.answering.question import (
+    AREA,
+    AnalysedQuestion,
+    area_subject,
+    list_head,
+    question_kind,
+    term_weights,
+)
 from bot.answering.reader import Reader, Reading
 from bot.answering.vocabulary import Speller, unseen_words, warm_vocabulary
 from bot.config import Settings
@@ -30,7 +37,7 @@ from bot.offices import shared_offices
 from bot.texts import t
 from indexer.phrases import PhraseMap
 from indexer.search import SearchEngine, SearchResult
-from indexer.text import tokens
+from indexer.text import fold, tokens
 from indexer.unit_index import UnitIndex, VectorCache, analyse, build_unit_index, stem
 
 log = logging.getLogger("bot.answering.assistant")
@@ -193,6 +200,8 @@ class Assistant:
             for term, weight in term_weights(analyse(search_text, gen.units.synonyms), gen.units.idf, stem).items():
                 weights.setdefault(term, HISTORY_WEIGHT * weight)
         kind = question_kind(question, lang)
+        if kind.counted == AREA:  # "how big is X": the area must be X's, so X is read off the question
+            kind = replace(kind, measured=area_subject(fold(plain)))
         head = frozenset(analyse(" ".join(list_head(plain, lang)), gen.units.synonyms)) if kind.kind == "list" \
             else frozenset()
         return AnalysedQuestion(question, plain, search_text, lang, kind, weights, links, head)

@@ -74,10 +74,14 @@ class QuestionKind:
     # a "who issued it" question about a numbered document ("15-ct/tw"): the answer is the body
     # written after that number ("Chỉ thị số 15-CT/TW ngày 10/8/2022 của Ban Bí thư ...")
     issuer_of: str = ""
+    # "how big is X": X as folded words ("southern coastal economic zone"); the area must be X's
+    measured: str = ""
 
-    def satisfied_by(self, text: str, question: str = "") -> bool:
+    def satisfied_by(self, text: str, question: str = "", context: str = "", scope: str = "") -> bool:
         """Does a passage hold what this kind of question needs (a date, a number, a name ...)? A
-        number the question itself gives ("Resolution 226") is not an answer to "how many"."""
+        number the question itself gives ("Resolution 226") is not an answer to "how many".
+        `context`: the passage's section and list introduction (the subject of a sentence that
+        names none); `scope`: the text around the passage (its chunk)."""
         folded = _folded(text)
         if self.kind in FACT_KINDS and question and not same_year(folded, fold(question)):
             return False
@@ -92,7 +96,10 @@ class QuestionKind:
             # what is counted is looked for in a passage of the question's language only (a
             # Vietnamese "dự án" is not written in an English passage)
             if self.counted == AREA:
-                return _AREA.search(folded) is not None
+                if not self.measured:
+                    return _AREA.search(folded) is not None
+                return area_of(folded, self.measured, _folded(context) if context else "",
+                               _folded(scope) if scope else "")
             if self.counted == MONEY:
                 return _MONEY.search(folded) is not None
             if not self.counted or (" " in self.counted) != has_vietnamese_marks(text):
@@ -146,8 +153,91 @@ _MONEY_ASKED_VI = re.compile(r"(?<!\w)(giá|chi phí|phí|lệ phí|tiền thuê
 _MONEY_ASKED_VI_UNMARKED = re.compile(r"^(gia|chi phi|le phi)\b|\b(gia (dat|thue|dien|nuoc|vang|xang|nha|ve|ban|mua|dich vu)|chi phi|le phi|bao nhieu tien)\b")
 _MONEY = re.compile(r"\d[\d.,]*\s*(vnd|usd|dong|ty dong|trieu dong|nghin dong|billion|million|thousand)\b|\b(vnd|usd|us\$|\$)\s*\d")
 _AREA_ASKED = re.compile(r"\b(how big|how large|what size|what area|how many hectares|how much land|dien tich|"
-                         r"rong bao nhieu|rong khoang|bao nhieu ha|rong bao nhieu ha|quy mo dien tich)\b")
+                         r"rong bao nhieu|rong khoang|bao nhieu ha|rong bao nhieu ha|quy mo dien tich|total area|land area|"
+                         r"area of the)\b")
 _AREA = re.compile(r"\d[\d.,]*\s*(ha|hectares?|km2|km²|m2|m²|square (kilo)?met(re|er)s?)\b")
+
+
+# what an area question is made of besides its subject: "how big is ... in ha", "diện tích ... là bao nhiêu"
+_AREA_FRAME = {"how", "big", "large", "what", "size", "area", "total", "is", "the", "of", "in", "ha", "hectares",
+               "hectare", "much", "land", "does", "cover", "covers", "dien", "tich", "rong", "bao", "nhieu", "khoang",
+               "la", "co", "tong", "quy", "mo", "cua", "km2", "square", "kilometres", "kilometers", "s", "whats",
+               "a", "an", "by", "va", "thi", "cho", "toi", "hoi", "biet", "on", "at", "tai", "tren", "o", "within"}
+_IN = {"in", "on", "at", "within", "tai", "tren", "o"}
+_PART_EN = {"site", "sites", "part", "parts", "portion", "section", "area", "areas", "location", "locations", "piece"}
+IN_PLACE = "@in "  # a measured subject that is a place the area lies in: "the FTZ area on Cat Hai island"
+# after an area, these put it in a place: "2,292 ha on Cat Hai island" is land in the island, not the island
+_LOCATIVE = re.compile(r"^\W*(?:about\s+|khoang\s+)?(in|on|at|within|inside|near|tai|tren|o|thuoc|trong|gan)\b")
+_AREA_TAIL = re.compile(r"[^,;:]*")
+_SENTENCES = re.compile(r"(?<!\d)[.;](?!\d)")
+
+
+def area_subject(folded_question: str) -> str:
+    """What an area question asks the area of: the longest run of its words outside the frame
+    ("southern coastal economic zone" in "how big is the southern coastal economic zone in ha")."""
+    best: list[str] = []
+    run: list[str] = []
+    located = previous = False
+    words = re.findall(r"[0-9a-z]+", folded_question)
+    for i, word in enumerate(words):
+        if word in _AREA_FRAME:
+            run = []
+            continue
+        if not run:
+            previous = i > 0 and words[i - 1] in _IN
+        run.append(word)
+        if len(run) > len(best):
+            best, located = list(run), previous
+    # "the Nam Dinh Vu site of the FTZ", "phần / khu vực đảo Cát Hải": a part, named by its place
+    if best and (best[-1] in _PART_EN or best[0] == "phan" or best[:2] == ["khu", "vuc"]):
+        located = True
+    return (IN_PLACE if located else "") + " ".join(best)
+
+
+# the kind of place around its name: "the Dinh Vu - Cat Hai and Southern Coastal economic zones" names
+# both zones, "đảo Cát Hải" the island
+_PLACE_KIND_EN = {"economic", "zone", "zones", "area", "areas", "island", "park", "parks", "port", "industrial"}
+_PLACE_KIND_VI = {"khu", "kinh", "te", "dao", "vung", "cang", "cong", "nghiep"}
+
+
+def _area_name(subject: str) -> str:
+    words = subject.split()
+    while len(words) > 1 and words[-1] in _PLACE_KIND_EN:
+        words.pop()
+    while len(words) > 1 and words[0] in _PLACE_KIND_VI:
+        words.pop(0)
+    return " ".join(words)
+
+
+def area_of(folded: str, subject: str, context: str, scope: str = "") -> bool:
+    """Is an area in the passage the subject's? When the passage or the text around it (`scope`)
+    names the subject, a sentence
+    with an area must name it outside the place the area lies in ("X covers 6,292 ha"), or name
+    no subject under a heading that is the subject ("It covers 6,292 ha" under "Hai Phong Free
+    Trade Zone"). "About 2,923 ha in Chan Hung commune (Southern Coastal Economic Zone)" is not
+    that zone's area, nor is an area beside a sentence that only mentions the zone. A subject
+    asked as a place ("the area on Cat Hai island", IN_PLACE) may be the place. A passage that
+    does not name the subject as asked ("the Cat Hai part of the FTZ") is not judged here."""
+    located = subject.startswith(IN_PLACE)
+    pattern = re.compile(rf"\b{re.escape(_area_name(subject.removeprefix(IN_PLACE)))}\b")
+    if located or not pattern.search(" ".join(re.findall(r"[0-9a-z]+", f"{folded} {scope}"))):
+        return _AREA.search(folded) is not None
+    context_names = bool(context) and pattern.search(" ".join(re.findall(r"[0-9a-z]+", context))) is not None
+    for sentence in _SENTENCES.split(folded):
+        areas = list(_AREA.finditer(sentence))
+        if not areas:
+            continue
+        outside = sentence
+        for match in reversed(areas):
+            tail = _AREA_TAIL.match(sentence, match.end())
+            end = tail.end() if tail else match.end()
+            if _LOCATIVE.match(sentence[match.end():end]):
+                outside = outside[:match.end()] + " " + outside[end:]
+        if pattern.search(" ".join(re.findall(r"[0-9a-z]+", outside))):
+            return True
+        if context_names and not pattern.search(" ".join(re.findall(r"[0-9a-z]+", sentence))):
+            return True
+    return False
 
 
 def _asks_money(question: str, folded: str, language: str) -> bool:
@@ -378,7 +468,7 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
       "thoi gian nao", "ngay bao nhieu")),
     ("how-many", ("how many", "how much", "what percentage", "what percent", "what share", "what proportion",
                   "how big", "how large", "what size", "number of", "what rate", "what is the rate",
-                  "tax rate", "how many percent", *_EN_QUANTITIES),
+                  "tax rate", "how many percent", "total area", "land area", *_EN_QUANTITIES),
      ("bao nhieu", "may", "ty le", "phan tram", "bao rong", "con so", "muc thue", "thue suat", "so luong")),
     ("who", ("who", "whom", "whose", "which official", "which agency", "which body", "which authority",
              "which department", "which office", "what is the name of", "whats the name of", "name of the"),

@@ -120,6 +120,12 @@ class Reader:
         # a unit as its years are read (folded): its text, its document's title and year of publication
         self._dated = [fold(f"{u.text} {m.get('title', '')} {str(m.get('published', ''))[:4]}")
                        for u, m in zip(units.units, units.meta, strict=True)]
+        # what a sentence that names no subject is about: its section, its list's introduction;
+        # and the text around a unit: an item's whole list, else the unit's chunk
+        self._context = [f"{u.section}\n{u.intro}" for u in units.units]
+        lists = {(u.doc_id, u.section): u.text for u in units.units if u.kind == "list"}
+        self._scope = [lists.get((u.doc_id, u.section), "") if u.kind == "item" else units.chunk_text.get(u.chunk_id, "")
+                       for u in units.units]
         for doc, ns in docs_units.items():
             ordered = sorted(ns, key=lambda n: units.units[n].order)
             sentences = [n for n in ordered if units.units[n].kind == "sentence"]
@@ -204,7 +210,7 @@ class Reader:
             unit = self.units.units[n]
             text_cov, ctx_cov = self._lexical(q, n, spread)
             best_lex = max(best_lex, ctx_cov)
-            satisfies = q.kind.satisfied_by(unit.text, q.text)
+            satisfies = q.kind.satisfied_by(unit.text, q.text, self._context[n], self._scope[n])
             listing = q.kind.kind == "list"
             score = ((W_TEXT_LIST if listing else W_TEXT) * text_cov + W_CONTEXT * ctx_cov
                      + W_DENSE * (float(d) - DENSE_ORIGIN))

@@ -4,13 +4,15 @@ refused, and how many of those plainly, with no "what the documents do say" quot
 answer latency, with the default (extractive) composer.
 
     python benchmarks/answers.py                       # held-out half + the shared dev sets
-    python benchmarks/answers.py --set tune --set round1 --set round2 --set round3 --set round4 --show   # tuned on
+    python benchmarks/answers.py --set tune --set round1 --set round2 --set round3 --set round4 --set round5 --show   # tuned on
     python benchmarks/answers.py --set heldout --set dev-kinds --signals
 
 Sets (see tests/data/README.md):
-- `heldout`: tests/data/answer_round5.jsonl and followups_round5.jsonl, the fifth-round held-out
+- `heldout`: tests/data/answer_round6.jsonl and followups_round6.jsonl, the sixth-round held-out
   set, written from the documents by someone who saw neither the code nor the other sets; never
   tuned on;
+- `round5`: tests/data/answer_round5.jsonl and followups_round5.jsonl, the fifth round's held-out
+  set, reported at stop 18 (its first run) and open to tuning since;
 - `round4`: tests/data/answer_round4.jsonl and followups_round4.jsonl, the fourth round's held-out
   set, reported at stop 17 and open to tuning since;
 - `round3`: tests/data/answer_round3.jsonl and followups_round3.jsonl, the third round's held-out
@@ -48,8 +50,10 @@ from indexer.text import fold
 
 EVAL = ROOT / "tests" / "data" / "answer_eval.jsonl"
 FOLLOWUPS = ROOT / "tests" / "data" / "followups.jsonl"
-HELDOUT = ROOT / "tests" / "data" / "answer_round5.jsonl"
-HELDOUT_FOLLOWUPS = ROOT / "tests" / "data" / "followups_round5.jsonl"
+HELDOUT = ROOT / "tests" / "data" / "answer_round6.jsonl"
+HELDOUT_FOLLOWUPS = ROOT / "tests" / "data" / "followups_round6.jsonl"
+ROUND5 = ROOT / "tests" / "data" / "answer_round5.jsonl"
+ROUND5_FOLLOWUPS = ROOT / "tests" / "data" / "followups_round5.jsonl"
 ROUND4 = ROOT / "tests" / "data" / "answer_round4.jsonl"
 ROUND4_FOLLOWUPS = ROOT / "tests" / "data" / "followups_round4.jsonl"
 ROUND3 = ROOT / "tests" / "data" / "answer_round3.jsonl"
@@ -79,6 +83,8 @@ def load_set(name: str) -> list[dict]:
         return _rows(ROUND3)
     if name == "round4":
         return _rows(ROUND4)
+    if name == "round5":
+        return _rows(ROUND5)
     if name in ROUND1:
         return [r for r in _rows(EVAL) if r["split"] == ROUND1[name]]
     if name == "dev-kinds":
@@ -181,6 +187,8 @@ def followup_set(name: str) -> list[dict]:
         return _rows(ROUND3_FOLLOWUPS) if ROUND3_FOLLOWUPS.exists() else []
     if name == "round4":
         return _rows(ROUND4_FOLLOWUPS) if ROUND4_FOLLOWUPS.exists() else []
+    if name == "round5":
+        return _rows(ROUND5_FOLLOWUPS) if ROUND5_FOLLOWUPS.exists() else []
     if name in ROUND1 and FOLLOWUPS.exists():
         return [r for r in _rows(FOLLOWUPS) if r["split"] == ROUND1[name]]
     return []
@@ -205,7 +213,7 @@ def followups(assistant: Assistant, name: str, show: bool) -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--set", action="append", dest="sets",
-                        help="heldout | round4 | round3 | round2 | tune | round1 | dev | dev-kinds (repeatable; default: heldout, dev, dev-kinds)")
+                        help="heldout | round5 | round4 | round3 | round2 | tune | round1 | dev | dev-kinds (repeatable; default: heldout, dev, dev-kinds)")
     parser.add_argument("--repeat", type=int, default=3, help="timed passes over the questions for latency")
     parser.add_argument("--show", action="store_true", help="print every answer")
     parser.add_argument("--signals", action="store_true", help="print the refusal signals of every question")

@@ -261,6 +261,10 @@ def counted_noun(folded_question: str, language: str) -> tuple[str, bool]:
             if (word == "may" or (word == "nhieu" and i > 0 and words[i - 1] == "bao")) and i + 1 < len(words):
                 pair = words[i + 1:i + 3]
                 if pair[0] in _MEASURES or pair[0] in _VI_NOT_NOUN or pair[0] in _VI_AFTER_AMOUNT or len(pair[0]) < 2:
+                    # "dân số ... là bao nhiêu người": a measure of the subject before "là"
+                    copula = i - 2 if word == "nhieu" else i - 1
+                    if pair[0] == "nguoi" and copula > 0 and words[copula] == "la":
+                        return _vi_subject(words[:copula]), False
                     return "", False
                 noun = " ".join(pair) if len(pair) == 2 and pair[1] not in _VI_NOT_NOUN else pair[0]
                 return (noun, True) if " " in noun else ("", False)  # one syllable alone is too ambiguous folded
@@ -580,6 +584,7 @@ simple simply brief full whole part parts kind sort lot lots thing things way wa
 able allowed possible likely sure true false real general overall specific particular certain enough
 help helps helped try tries tried use used using find found look looking see seen show shows shown
 itself themselves himself herself yourself ourselves myself anyone someone something anything everything
+one ones chunk chunks portion portions piece pieces bit bits
 """.split())  # noqa: SIM905 (a word list reads best as text)
 
 # Words and Vietnamese two-syllable words that frame a question rather than name what it is about

@@ -162,6 +162,22 @@ def unknown_documents(question: str, df: dict[str, int]) -> list[str]:
     return found
 
 
+# "outside the FTZ", "ngoài khu thương mại tự do": the question asks about what a place does not cover
+_OUTSIDE_ASKED = re.compile(r"\b(outside|other than|apart from|beyond)\s+(of\s+)?(the\s+)?(hp\s+|hai\s+phong\s+)?"
+                            r"(ftz|free\s+trade\s+zone|zone|economic\s+zone|industrial\s+parks?)\b"
+                            r"|\b(ben\s+)?(?<!nuoc )ngoai\s+(khu|ftz|kcn|vung)\b")
+_OUTSIDE_SAID = re.compile(r"\b(outside|other than|beyond|except)\b|\bben ngoai\b|\bngoai (khu|pham vi|vung)\b")
+
+
+def outside_unanswered(q: AnalysedQuestion, reading: Reading) -> str:
+    """The place the question asks the outside of ("outside the FTZ"), when no quote speaks of
+    an outside: a passage about the zone itself does not say what applies beyond it."""
+    match = _OUTSIDE_ASKED.search(fold(q.text))
+    if match is None or any(_OUTSIDE_SAID.search(fold(x.unit.text)) for x in reading.quotes):
+        return ""
+    return match.group(0)
+
+
 def other_years(q: AnalysedQuestion, reading: Reading, context: Sequence[str] = ()) -> list[str]:
     """Years the question names that no quoted passage mentions (its text, section or title, the year
     its document was published, or a period holding the year): "the 2024 conference" is not the
@@ -195,6 +211,9 @@ def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: flo
     years = other_years(q, reading, context)
     if years:
         return Verdict(False, f"asks about {', '.join(years)}, which the passages found do not cover", signals)
+    outside = outside_unanswered(q, reading)
+    if outside:
+        return Verdict(False, f"asks about {outside}, which the passages found do not cover", signals)
     documents = unknown_documents(q.plain, df)
     if documents:
         return Verdict(False, f"asks about {', '.join(documents)}, which no document mentions", signals)

@@ -107,14 +107,21 @@ def vi_can_be_noun(written: str) -> bool:
     return not forms or any(tag in _VI_NOUN_TAGS for form in forms for _w, tag in _vi_tags(form))
 
 
-def is_topic_noun(word: str, previous: str) -> bool:
+# after a form of "be" or "get" a word that can be a verb is its participle ("is split over"); before
+# a particle it is a phrasal verb ("kick off", "set up")
+_PARTICIPLE_BEFORE = frozenset(["is", "are", "was", "were", "be", "been", "being", "get", "gets", "got", "getting"])
+_PARTICLES = frozenset(["off", "up", "out", "down", "over", "away", "back"])
+
+
+def is_topic_noun(word: str, previous: str, following: str = "") -> bool:
     """A word that can name a subject: an English noun (lemminflect's lexicon), not in a verb's place."""
     from lemminflect import getAllLemmas
 
     lemmas = getAllLemmas(word)
     if "NOUN" not in lemmas:
         return False
-    return not ("VERB" in lemmas and previous in _VERB_BEFORE)
+    return not ("VERB" in lemmas and (previous in _VERB_BEFORE or previous in _PARTICIPLE_BEFORE
+                                      or following in _PARTICLES))
 
 
 @dataclass(frozen=True)
@@ -144,7 +151,7 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             continue  # judged as part of a compound below
         zipf = en_zipf(word)
         if REAL_WORD_ZIPF <= zipf < GENERIC_ZIPF and word not in GENERIC_EN:
-            if is_topic_noun(word, words[i - 1] if i else ""):
+            if is_topic_noun(word, words[i - 1] if i else "", words[i + 1] if i + 1 < len(words) else ""):
                 concepts.append(word)
         elif zipf < NAME_ZIPF and len(word) >= 3 and word not in vi_syllables():
             names.append(word)

@@ -360,3 +360,19 @@ def test_a_pronoun_inside_a_follow_up_stands_for_the_previous_subject(chatting: 
     assert not then.refused and "4068/QD-UBND" in then.text
     last = assistant.answer("how long does its pilot last?", chat_key="c2")
     assert not last.refused and "ten years" in last.text
+
+
+@pytest.mark.parametrize("question,requests", [
+    ("list the requests Deputy Minister Van made to the city",
+     ["substantive diplomacy", "fully leveraging the special mechanisms", "promote the image"]),
+    ("Thứ trưởng Ngô Lê Văn đề nghị Hải Phòng làm những việc gì trong năm 2026?",
+     ["ngoại giao thực chất", "tận dụng tối đa", "quảng bá mạnh mẽ hình ảnh"]),
+])
+def test_what_someone_asked_is_the_run_of_their_remarks(assistant: Assistant, question: str,
+                                                        requests: list[str]) -> None:
+    # the remarks run over several sentences ("He emphasized ...", "The focus should be ...", "He
+    # also requested ..."): a list of them is not the first sentence alone
+    answer = assistant.answer(question)
+    assert not answer.refused
+    for request in requests:
+        assert request in answer.text, request

@@ -46,7 +46,8 @@ FOLLOW_MARGIN = 0.15
 SPREAD_DISCOUNT = 0.7  # a question word most candidate units hold names the subject, not the answer  # a further quote scores within this of the best
 COUNTERPART_MIN = 0.84  # cosine for a unit and its translation
 DUPLICATE_MIN = 0.93
-LEDE_UNITS = 3  # an overview of a document quotes up to this many of its opening units
+LEDE_UNITS = 3
+RUN_SENTENCES = 3  # a list of what someone said: the sentences after a quote that go on with its subject  # an overview of a document quotes up to this many of its opening units
 MAX_QUOTES = {"list": 3, "overview": 3, "what": 2, "yes-no": 2}
 DEFAULT_MAX_QUOTES = 2
 STRICT_KINDS = ("when", "how-many", "how-long", "who", "where", "yes-no")  # one fact asked for
@@ -79,6 +80,11 @@ _ELABORATES = re.compile(r"^\s*(?:(?:a|the|one)\s+)?(?:(?:most\s+)?(?:prominent|
                          r"highlights?\b|^\s*(?:notably|in particular|specifically|for example|for instance|"
                          r"these include|among them)\b|^\s*(?:điểm nhấn|nổi bật|đặc biệt là|cụ thể|tiêu biểu|"
                          r"trong đó|chẳng hạn)", re.IGNORECASE)
+# a sentence that goes on with the one before it: the same speaker or subject again ("He also
+# requested ...", "Thứ trưởng cũng đề nghị ..."), or what it puts first ("The focus should be ...")
+_GOES_ON = re.compile(r"^\s*(?:he|she|they|it|the focus|the priority|in addition|additionally|furthermore|moreover|"
+                      r"trọng tâm|ưu tiên|ngoài ra|bên cạnh đó|đồng thời)\b|^\W*(?:\w+\W+){0,5}?(?:also|cũng)\b",
+                      re.IGNORECASE)
 _PRONOUN_EN = re.compile(r"^\s*(he|she|they|his|her|their)\b", re.IGNORECASE)
 _POINTS_BACK_VI = re.compile(r"^\s*(đây|điều này|việc này|những|các|nhờ đó|qua đó|từ đó)\b[^,.;:]{0,40}?\bnày\b"
                              r"|^\s*(đây|điều này|việc này|nhờ đó|qua đó|từ đó)\b", re.IGNORECASE)
@@ -89,6 +95,22 @@ def _names_head(head: frozenset[str], heading: frozenset[str]) -> bool:
     must be matched as a pair: folded, its single syllables match other words ("nghị quyết")."""
     pairs = {t for t in head if "_" in t}
     return bool(pairs & heading) if pairs else bool(head & heading)
+
+
+_WORD = re.compile(r"\w+")
+# a list asked of what someone said: requests, tasks, what to focus on (folded)
+_SPEECH_ASKED = re.compile(r"\b(ask|asked|asks|request|requests|requested|urge|urged|call(?:ed)? (?:on|for)|propos\w*|"
+                           r"direct(?:ed|ions?|ives?)|recommend\w*|emphasi[sz]\w*|want|wanted|expect\w*|focus|tasks?|"
+                           r"de nghi|yeu cau|de xuat|chi dao|nhan manh|muon|mong muon|kien nghi|nhiem vu|trong tam|"
+                           r"ky vong)\b")
+
+
+def _goes_on(before: str, text: str) -> bool:
+    if _GOES_ON.match(text):
+        return True
+    # "Thứ trưởng nhấn mạnh ..." after "... Thứ trưởng Ngô Lê Văn biểu dương ..."
+    opening = fold(" ".join(_WORD.findall(text)[:2]))
+    return len(opening) > 5 and f" {opening} " in " " + fold(" ".join(_WORD.findall(before))) + " "
 
 
 def _points_back(text: str) -> bool:
@@ -142,6 +164,9 @@ class Reader:
         self._antecedent = {n: b for n, b in self._previous.items()
                             if _points_back(units.units[n].text) and not units.units[b].about_document}
         self._details = {n: a for n, a in self._next.items() if _ELABORATES.match(units.units[a].text)}
+        # a sentence -> the next one when that one goes on with the same subject (a list asked of
+        # prose: "what did the Deputy Minister ask" is answered by the run of his remarks)
+        self._goes_on = {n: a for n, a in self._next.items() if _goes_on(units.units[n].text, units.units[a].text)}
         # an item of a list is about what the list's heading names ("Khu thương mại tự do Hải
         # Phòng:" -> "Được thành lập theo Quyết định 4068 ..."): the heading's words count as its own
         self._item_heading = {n: frozenset(analyse(u.section, units.synonyms))
@@ -288,6 +313,9 @@ class Reader:
         chosen = self._with_neighbours(chosen, self._antecedent, 1e-6)
         if q.kind.kind in ("list", "overview", "what"):
             chosen = self._with_neighbours(chosen, self._details, 2e-6)
+        if q.kind.kind in ("list", "what") and _SPEECH_ASKED.search(fold(q.text)):
+            for quote in [c for c in chosen if c.unit.kind == "sentence"]:
+                chosen = self._with_run(quote, chosen)
         rest = sorted(chosen[1:], key=lambda c: (c.unit.doc_id != top.unit.doc_id, c.unit.doc_id, c.unit.order))
         return self._details_follow([top, *rest])  # the best answer first, then the others in reading order
 
@@ -313,6 +341,22 @@ class Reader:
             out.append(Quote(other, self.units.units[other], self.units.meta[other], quote.score - step,
                              quote.dense, 0.0, quote.satisfies))
             have.add(other)
+        return out
+
+    def _with_run(self, top: Quote, chosen: list[Quote]) -> list[Quote]:
+        """A list of what someone said: a quoted sentence with the sentences after it that go on
+        with its subject (up to RUN_SENTENCES), each scored just below the one before."""
+        out = list(chosen)
+        have = {c.index for c in chosen}
+        n, score = top.index, top.score
+        for _ in range(RUN_SENTENCES):
+            n = self._goes_on.get(n, -1)
+            if n < 0:
+                break
+            score -= 3e-6
+            if n not in have:
+                out.append(Quote(n, self.units.units[n], self.units.meta[n], score, top.dense, 0.0, top.satisfies))
+                have.add(n)
         return out
 
     def _with_lede(self, top: Quote, chosen: list[Quote], scored: list[Quote], limit: int) -> list[Quote]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.storage import Database
-from indexer.text import fold, tokens
+from indexer.text import STOPWORDS, fold, tokens
 
 MAX_STORED_CHARS = 500
 # Openings and words that mark a message as leaning on the previous one.
@@ -33,15 +34,17 @@ _POINTS_BACK = re.compile(r"\b(that|this|there|then|those|these|do|nay|ay|kia|va
 # words that only ask (what, when, how many, bao giờ, ở đâu ...): a question made of little else
 # names no subject of its own ("Áp dụng đến bao giờ?")
 _ASKING = frozenset(["when", "where", "who", "whom", "what", "which", "how", "many", "much", "long", "date", "year", "is", "are", "was", "were", "does", "do", "did", "can", "will", "the", "a", "an", "of", "to", "for", "in", "on", "at", "it", "by", "from", "until", "bao", "gio", "nao", "khi", "dau", "ai", "gi", "nhieu", "may", "sao", "la", "co", "duoc", "khong", "den", "tu", "the", "o", "tai", "luc", "ngay", "nam", "thang", "ra"])
-MAX_BARE_CONTENT = 2  # content words (syllables) at most, for a question to lean on the previous one
+MAX_BARE_CONTENT = 2  # content words at most, for a question to lean on the previous one
+MAX_BARE_SYLLABLES_VI = 4  # ... in Vietnamese, content syllables (two words: "áp dụng cho giai đoạn nào?")
 # a pronoun anywhere in a short question stands for the previous subject ("which decision set it
 # up?", "how long does its pilot last?", "ai ký nó?"); the Vietnamese ones only with their marks
 # (folded, "no" and "do" are other words)
-_PRONOUN = re.compile(r"\b(it|its|they|their|them)\b")
+_PRONOUN = re.compile(r"\b(it|its|they|their|them|he|him|his|she|her)\b")
 _VI_PRONOUN = re.compile(r"(?<!\w)(nó|đó|ấy)(?!\w)")
 
 
-def looks_like_follow_up(question: str) -> bool:
+def looks_like_follow_up(question: str, language: str = "", known_pair: Callable[[str], bool] | None = None) -> bool:
+    """`known_pair`: whether two folded syllables ("giai doan") are a pair the documents hold."""
     folded = fold(question).strip()
     words = tokens(question)
     if not words or len(words) > 8:
@@ -52,6 +55,15 @@ def looks_like_follow_up(question: str) -> bool:
         return True
     if any(any(c.isdigit() for c in w) for w in words) or any(w[:1].isupper() for w in question.split()[1:]):
         return False  # a number or a name: the question names its own subject
+    if language == "vi":  # syllables, and function words ("cho", "với") name nothing
+        content = [w for w in words if w not in _ASKING and w not in STOPWORDS]
+        if len(content) <= MAX_BARE_CONTENT:
+            return len(content) < len(words)
+        # three or four syllables lean on the previous turn when they are words of the documents
+        # ("áp dụng cho giai đoạn nào?"), not a new subject ("làm sao để giảm cân nhanh?")
+        pairs = [f"{a} {b}" for a, b in zip(words, words[1:], strict=False) if a in content and b in content]
+        return (len(content) <= MAX_BARE_SYLLABLES_VI and bool(pairs) and known_pair is not None
+                and all(known_pair(p) for p in pairs))
     content = [w for w in words if w not in _ASKING]
     return len(words) <= 6 and len(content) <= MAX_BARE_CONTENT and len(content) < len(words)
 
@@ -86,11 +98,12 @@ class ChatMemory:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM memory WHERE chat_key=?", (chat_key,))
 
-    def contextual_query(self, chat_key: str | None, question: str) -> str:
+    def contextual_query(self, chat_key: str | None, question: str, language: str = "",
+                         known_pair: Callable[[str], bool] | None = None) -> str:
         """The text to search for: the question, joined with the last topic when it is a follow-up."""
         if not chat_key:
             return question
         history = self.recent(chat_key)
-        if not history or not looks_like_follow_up(question):
+        if not history or not looks_like_follow_up(question, language, known_pair):
             return question
         return f"{question}\n{history[-1].search_query}"

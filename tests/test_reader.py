@@ -376,3 +376,28 @@ def test_what_someone_asked_is_the_run_of_their_remarks(assistant: Assistant, qu
     assert not answer.refused
     for request in requests:
         assert request in answer.text, request
+
+
+@pytest.mark.parametrize("turns,fact", [
+    # three or four Vietnamese syllables of the documents, and no subject: the previous turn's
+    (["Chương trình hành động về ngoại giao kinh tế của Hải Phòng có số hiệu là gì?", "Áp dụng cho giai đoạn nào?"],
+     "2023-2028"),
+    (["How big is the Hai Phong free trade zone?", "which decision set it up?", "and who runs it?"], "HEZA"),
+    (["nam 2022 hai phong va ha lan co chuong trinh gi chung", "ai to chuc"], "Dutch Embassy|Đại sứ quán Hà Lan"),
+])
+def test_a_follow_up_without_a_subject_of_its_own_is_answered_in_context(chatting: Assistant, turns: list[str],
+                                                                         fact: str) -> None:
+    for turn in turns[:-1]:
+        chatting.answer(turn, chat_key="fu")
+    answer = chatting.answer(turns[-1], chat_key="fu")
+    assert not answer.refused, answer.text
+    assert any(form in answer.text for form in fact.split("|")), answer.text
+
+
+@pytest.mark.parametrize("question", ["messi sinh nam nao", "Làm sao để giảm cân nhanh?", "who is Taylor Swift dating"])
+def test_an_off_topic_question_after_a_conversation_is_still_refused(chatting: Assistant, question: str) -> None:
+    # a short question after a turn about Resolution 226 is not read as its follow-up when it names
+    # a new subject ("messi", "giảm cân")
+    chatting.answer("Nghị quyết 226 có hiệu lực khi nào?", chat_key="off")
+    answer = chatting.answer(question, chat_key="off")
+    assert answer.refused, answer.text

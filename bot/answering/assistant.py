@@ -206,6 +206,12 @@ class Assistant:
             else frozenset()
         return AnalysedQuestion(question, plain, search_text, lang, kind, weights, links, head)
 
+    def _contextual(self, chat_key: str | None, question: str, lang: str) -> str:
+        if self.memory is None:
+            return question
+        pairs = self.generation().units.folded_pairs()
+        return self.memory.contextual_query(chat_key, question, lang, pairs.__contains__)
+
     @staticmethod
     def _clean(question: str) -> str:
         # a question is a few lines; beyond that only the beginning is read (an embedding of 100 kB
@@ -219,13 +225,13 @@ class Assistant:
         thread sits waiting for the model; `answer` then finds both ready."""
         question = self._clean(question)
         lang = language or detect(question, self.settings.default_language)
-        query = self.memory.contextual_query(chat_key, question) if self.memory else question
+        query = self._contextual(chat_key, question, lang)
         return self.analyse(question, query, lang, self.generation()).search_text
 
     def answer(self, question: str, *, language: str | None = None, chat_key: str | None = None) -> Answer:
         question = self._clean(question)
         lang = language or detect(question, self.settings.default_language)
-        query = self.memory.contextual_query(chat_key, question) if self.memory else question
+        query = self._contextual(chat_key, question, lang)
         gen = self.generation()
         q = self.analyse(question, query, lang, gen)
         results, reading, verdict = self._read(q, gen)

@@ -469,7 +469,7 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("when", ("when", "what date", "which date", "what day", "what year", "which year", "since when",
               "what time", "date"),
      ("khi nao", "ngay nao", "bao gio", "luc nao", "nam nao", "thang nao", "thoi diem nao", "hom nao",
-      "thoi gian nao", "ngay bao nhieu")),
+      "thoi gian nao", "ngay bao nhieu", "thang may", "ngay may", "nam may", "mung may")),
     ("how-many", ("how many", "how much", "what percentage", "what percent", "what share", "what proportion",
                   "how big", "how large", "what size", "number of", "what rate", "what is the rate",
                   "tax rate", "how many percent", "total area", "land area", *_EN_QUANTITIES),
@@ -585,6 +585,7 @@ able allowed possible likely sure true false real general overall specific parti
 help helps helped try tries tried use used using find found look looking see seen show shows shown
 itself themselves himself herself yourself ourselves myself anyone someone something anything everything
 one ones chunk chunks portion portions piece pieces bit bits
+pls plz thx thanks max min info ok okay hi hello hey
 """.split())  # noqa: SIM905 (a word list reads best as text)
 
 # Words and Vietnamese two-syllable words that frame a question rather than name what it is about

@@ -47,6 +47,7 @@ GENERIC_VI = frozenset(fold(w) for w in (
     "như vậy", "hiện tại", "chính xác", "chi tiết", "nội dung", "thông tin", "trường hợp", "quy định", "được biết",
     "cho biết", "điều gì", "việc gì", "tất cả", "toàn bộ", "chủ yếu", "đặc biệt", "quan trọng", "mới nhất",
     "bây giờ", "sắp tới", "đầu tiên", "cuối cùng", "loại hình", "hình thức", "số hiệu", "ý nghĩa", "mục đích",
+    "tổng cộng",
 ))
 
 
@@ -113,6 +114,16 @@ _PARTICIPLE_BEFORE = frozenset(["is", "are", "was", "were", "be", "been", "being
 _PARTICLES = frozenset(["off", "up", "out", "down", "over", "away", "back"])
 
 
+def in_lexicon(word: str) -> bool:
+    """An English word of lemminflect's lexicon (any part of speech), or a compound of two of them
+    ("paycheck")."""
+    from lemminflect import getAllLemmas
+
+    if getAllLemmas(word):
+        return True
+    return any(getAllLemmas(word[:k]) and getAllLemmas(word[k:]) for k in range(3, len(word) - 2))
+
+
 def is_topic_noun(word: str, previous: str, following: str = "") -> bool:
     """A word that can name a subject: an English noun (lemminflect's lexicon), not in a verb's place."""
     from lemminflect import getAllLemmas
@@ -153,6 +164,8 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
         if REAL_WORD_ZIPF <= zipf < GENERIC_ZIPF and word not in GENERIC_EN:
             if is_topic_noun(word, words[i - 1] if i else "", words[i + 1] if i + 1 < len(words) else ""):
                 concepts.append(word)
+            elif len(word) >= 3 and word not in vi_syllables() and not in_lexicon(word):
+                names.append(word)  # common in English text but no English word: a name ("messi", "tokyo")
         elif zipf < NAME_ZIPF and len(word) >= 3 and word not in vi_syllables():
             names.append(word)
     if language == "vi" and same_language_passages:

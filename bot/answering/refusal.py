@@ -178,6 +178,24 @@ def outside_unanswered(q: AnalysedQuestion, reading: Reading) -> str:
     return match.group(0)
 
 
+# "with some exceptions", "trừ một số trường hợp": says that there are some, without naming them
+_SOME = r"\b(?:some|certain|several|a few|a number of|mot so|mot vai)\s+(?:\w+\s+)?"
+
+
+def unlisted(q: AnalysedQuestion, reading: Reading) -> str:
+    """What a list question asks for, when the best passage only says that there are some of
+    them ("exempt ..., with some exceptions") and lists none."""
+    if q.kind.kind != "list" or not q.head or not reading.quotes:
+        return ""
+    text = fold(reading.quotes[0].unit.text)
+    for term in q.head:
+        words = term.split("_")
+        pattern = _SOME + r"\s+".join(rf"{re.escape(w)}\w*" for w in words) + r"(?![^.;]*:)"
+        if re.search(pattern, text):
+            return " ".join(words)
+    return ""
+
+
 def other_years(q: AnalysedQuestion, reading: Reading, context: Sequence[str] = ()) -> list[str]:
     """Years the question names that no quoted passage mentions (its text, section or title, the year
     its document was published, or a period holding the year): "the 2024 conference" is not the
@@ -211,6 +229,9 @@ def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: flo
     years = other_years(q, reading, context)
     if years:
         return Verdict(False, f"asks about {', '.join(years)}, which the passages found do not cover", signals)
+    some = unlisted(q, reading)
+    if some:
+        return Verdict(False, f"the passages mention {some} without listing them", signals)
     outside = outside_unanswered(q, reading)
     if outside:
         return Verdict(False, f"asks about {outside}, which the passages found do not cover", signals)

@@ -294,6 +294,9 @@ def test_the_holder_of_the_office_asked_is_named(assistant: Assistant) -> None:
     ("which embassies helped kick off Techfest 2022?", "Japan"),
     ("Công ty mướn đất trong khu thương mại tự do có phải trả tiền không?", "miễn"),
     ("the HP FTZ is split over 3 sites - which ones?", "Cat Hai"),
+    # chat spellings are not names: "govt", "dept"
+    ("when does the govt report the final review of the FTZ pilot to the NA?", "2035"),
+    ("who attended the foreign affairs dept's 2025 review conf in HP?", "Ngo Le Van"),
     # "từ bao nhiêu thì ...": an amount, not a count of something named after "bao nhiêu"
     ("du an cang bien von tu bao nhieu thi ubnd thanh pho duoc chap thuan chu truong dau tu", "2.300"),
     # "bao nhiêu vốn thì ...": "vốn thì" is no noun; the amount of capital answers

@@ -164,8 +164,11 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
         if REAL_WORD_ZIPF <= zipf < GENERIC_ZIPF and word not in GENERIC_EN:
             if is_topic_noun(word, words[i - 1] if i else "", words[i + 1] if i + 1 < len(words) else ""):
                 concepts.append(word)
-            elif len(word) >= 3 and word not in vi_syllables() and not in_lexicon(word):
-                names.append(word)  # common in English text but no English word: a name ("messi", "tokyo")
+            elif language == "vi" and len(word) >= 3 and word not in vi_syllables() and not in_lexicon(word):
+                # in a Vietnamese question, a word common in English text but in no English
+                # lexicon is a name ("messi sinh năm nào"); an English question capitalises its
+                # names, and its chat spellings ("govt", "dept", "whats") are no English lexicon's
+                names.append(word)
         elif zipf < NAME_ZIPF and len(word) >= 3 and word not in vi_syllables():
             names.append(word)
     if language == "vi" and same_language_passages:

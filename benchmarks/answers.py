@@ -52,6 +52,8 @@ EVAL = ROOT / "tests" / "data" / "answer_eval.jsonl"
 FOLLOWUPS = ROOT / "tests" / "data" / "followups.jsonl"
 HELDOUT = ROOT / "tests" / "data" / "answer_round6.jsonl"
 HELDOUT_FOLLOWUPS = ROOT / "tests" / "data" / "followups_round6.jsonl"
+ROUND6 = ROOT / "tests" / "data" / "answer_round6.jsonl"
+ROUND6_FOLLOWUPS = ROOT / "tests" / "data" / "followups_round6.jsonl"
 ROUND5 = ROOT / "tests" / "data" / "answer_round5.jsonl"
 ROUND5_FOLLOWUPS = ROOT / "tests" / "data" / "followups_round5.jsonl"
 ROUND4 = ROOT / "tests" / "data" / "answer_round4.jsonl"
@@ -85,6 +87,8 @@ def load_set(name: str) -> list[dict]:
         return _rows(ROUND4)
     if name == "round5":
         return _rows(ROUND5)
+    if name == "round6":
+        return _rows(ROUND6)
     if name in ROUND1:
         return [r for r in _rows(EVAL) if r["split"] == ROUND1[name]]
     if name == "dev-kinds":
@@ -189,6 +193,8 @@ def followup_set(name: str) -> list[dict]:
         return _rows(ROUND4_FOLLOWUPS) if ROUND4_FOLLOWUPS.exists() else []
     if name == "round5":
         return _rows(ROUND5_FOLLOWUPS) if ROUND5_FOLLOWUPS.exists() else []
+    if name == "round6":
+        return _rows(ROUND6_FOLLOWUPS) if ROUND6_FOLLOWUPS.exists() else []
     if name in ROUND1 and FOLLOWUPS.exists():
         return [r for r in _rows(FOLLOWUPS) if r["split"] == ROUND1[name]]
     return []
@@ -213,7 +219,7 @@ def followups(assistant: Assistant, name: str, show: bool) -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--set", action="append", dest="sets",
-                        help="heldout | round5 | round4 | round3 | round2 | tune | round1 | dev | dev-kinds (repeatable; default: heldout, dev, dev-kinds)")
+                        help="heldout | round6 | round5 | round4 | round3 | round2 | tune | round1 | dev | dev-kinds (repeatable; default: heldout, dev, dev-kinds)")
     parser.add_argument("--repeat", type=int, default=3, help="timed passes over the questions for latency")
     parser.add_argument("--show", action="store_true", help="print every answer")
     parser.add_argument("--signals", action="store_true", help="print the refusal signals of every question")

@@ -40,18 +40,24 @@ MAX_BARE_SYLLABLES_VI = 4  # ... in Vietnamese, content syllables (two words: "�
 # up?", "how long does its pilot last?", "ai ký nó?"); the Vietnamese ones only with their marks
 # (folded, "no" and "do" are other words)
 _PRONOUN = re.compile(r"\b(it|its|they|their|them|he|him|his|she|her)\b")
-_VI_PRONOUN = re.compile(r"(?<!\w)(nó|đó|ấy)(?!\w)")
+_VI_PRONOUN = re.compile(r"(?<!\w)(nó|đó|ấy|họ)(?!\w)")
+# ... typed without marks, "ông ấy", "bà ấy", "anh ấy", "chị ấy" are still unmistakable
+_VI_PRONOUN_FOLDED = re.compile(r"\b(ong|ba|anh|chi) ay\b")
+_BOTH = re.compile(r"\b(in both cases|both of them|ca hai)\b")
+MAX_FOLLOW_UP_WORDS = 12  # a message opening or ending as a follow-up ("thế còn ... thì sao?") may run this long
 
 
 def looks_like_follow_up(question: str, language: str = "", known_pair: Callable[[str], bool] | None = None) -> bool:
     """`known_pair`: whether two folded syllables ("giai doan") are a pair the documents hold."""
     folded = fold(question).strip()
     words = tokens(question)
-    if not words or len(words) > 8:
+    if not words or len(words) > MAX_FOLLOW_UP_WORDS:
         return False
-    if _FOLLOW_UP.search(folded) or _POINTS_BACK.search(folded):
-        return True
-    if _PRONOUN.search(folded) or _VI_PRONOUN.search(question.lower()):
+    if _FOLLOW_UP.search(folded) or _POINTS_BACK.search(folded) or _BOTH.search(folded):
+        return True  # "thế còn các giai đoạn triển khai thì sao?", "... in both cases?"
+    if len(words) > 8:
+        return False
+    if _PRONOUN.search(folded) or _VI_PRONOUN.search(question.lower()) or _VI_PRONOUN_FOLDED.search(folded):
         return True
     if any(any(c.isdigit() for c in w) for w in words) or any(w[:1].isupper() for w in question.split()[1:]):
         return False  # a number or a name: the question names its own subject

@@ -103,6 +103,8 @@ def test_unofficial_translations_are_labelled_in_citations(assistant: Assistant)
     ("nghi quyet 226 uu dai gi", "vi"), ("Nghị quyết 226 ưu đãi gì?", "vi"), ("thue dat", "vi"),
     ("khu thuong mai tu do", "vi"), ("free trade zone", "en"), ("land rent?", "en"),
     ("What is ABAC 3?", "en"), ("xin chao", "vi"), ("hello there", "en"),
+    # short follow-ups typed without marks: "tổ chức", "ký" are Vietnamese whatever "to" is in English
+    ("ai to chuc", "vi"), ("ai ky", "vi"), ("who runs it?", "en"),
 ])
 def test_language_detection_handles_missing_diacritics_and_two_words(text: str, lang: str) -> None:
     assert detect(text) == lang

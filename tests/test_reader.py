@@ -390,6 +390,13 @@ def test_what_someone_asked_is_the_run_of_their_remarks(assistant: Assistant, qu
      "2023-2028"),
     (["How big is the Hai Phong free trade zone?", "which decision set it up?", "and who runs it?"], "HEZA"),
     (["nam 2022 hai phong va ha lan co chuong trinh gi chung", "ai to chuc"], "Dutch Embassy|Đại sứ quán Hà Lan"),
+    # a longer message that opens and ends as a follow-up ("thế còn ... thì sao?"); "họ" points back
+    (["Khu thương mại tự do Hải Phòng được thành lập theo quyết định số mấy?", "Quyết định đó ban hành ngày nào?",
+      "Thế còn các giai đoạn triển khai thì sao?"], "2030"),
+    (["Chuyên gia làm việc trong khu thương mại tự do được cấp thẻ tạm trú tối đa bao lâu?",
+      "Người nhà của họ có được hưởng không?"], "gia đình"),
+    # "HP-Netherlands" is two known names, not an unknown one
+    (["who organised the HP-Netherlands business connection program?", "when was that?"], "November 2022"),
 ])
 def test_a_follow_up_without_a_subject_of_its_own_is_answered_in_context(chatting: Assistant, turns: list[str],
                                                                          fact: str) -> None:

@@ -50,9 +50,14 @@ ANALYSED_KEPT = 256  # question analyses remembered (`prepare`, then `answer`)
 _GLUED = re.compile(r"(?<![\w/.-])([^\W\d_]{1,4})(\d{2,4})\b")
 
 
+# two names joined by a hyphen ("the HP-Netherlands programme"); codes keep theirs ("15-CT/TW")
+_JOINED_NAMES = re.compile(r"(?<![\w/-])([A-Z][A-Za-z]+)-([A-Z][a-z]{2,})\b")
+
+
 def _split_glued(text: str) -> str:
-    """A short abbreviation typed against its number ("nq226", "res226") read as two words."""
-    return _GLUED.sub(r"\1 \2", text)
+    """A short abbreviation typed against its number ("nq226", "res226") read as two words, and
+    two names joined by a hyphen as two names."""
+    return _JOINED_NAMES.sub(r"\1 - \2", _GLUED.sub(r"\1 \2", text))
 
 
 @dataclass

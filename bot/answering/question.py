@@ -478,12 +478,14 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
              "which department", "which office", "what is the name of", "whats the name of", "name of the"),
      ("ai", "nguoi nao", "co quan nao", "don vi nao", "vi nao", "ten la gi", "ten gi", "ho ten")),
     ("where", ("where", "what venue", "which venue", "what location", "which location", "what place", "address",
+               "adress", "addres",
                "headquarters", "located", "which commune", "which communes", "which district", "which province",
                "which island"),
      ("o dau", "tai dau", "noi nao", "dia diem", "cho nao", "vi tri", "dia diem nao", "dia chi", "tru so",
       "xa nao", "phuong nao", "quan nao", "huyen nao", "nam o")),  # not "dao nao": "lãnh đạo nào"
     ("list", ("which", "what are", "what were", "list", "name the", "what kinds", "what types", "what sorts",
-              "main points", "key contents", "key points", "what does it include", "what do they include",
+              "main points", "key contents", "key points", "main contents", "main tasks", "key tasks",
+              "what does it include", "what do they include",
               "what does the plan include", "enumerate", "what measures", "what steps"),
      ("liet ke", "gom nhung", "gom cac", "nhung gi", "nhung nao", "cac noi dung", "bao gom", "noi dung chinh",
       "gom gi", "co gi", "nhung diem", "cac diem", "nhung muc", "cac muc")),
@@ -585,7 +587,7 @@ able allowed possible likely sure true false real general overall specific parti
 help helps helped try tries tried use used using find found look looking see seen show shows shown
 itself themselves himself herself yourself ourselves myself anyone someone something anything everything
 one ones chunk chunks portion portions piece pieces bit bits
-pls plz thx thanks max min info ok okay hi hello hey
+pls plz thx thanks max min info ok okay hi hello hey case cases both title titles
 """.split())  # noqa: SIM905 (a word list reads best as text)
 
 # Words and Vietnamese two-syllable words that frame a question rather than name what it is about

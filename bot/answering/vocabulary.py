@@ -47,7 +47,7 @@ GENERIC_VI = frozenset(fold(w) for w in (
     "như vậy", "hiện tại", "chính xác", "chi tiết", "nội dung", "thông tin", "trường hợp", "quy định", "được biết",
     "cho biết", "điều gì", "việc gì", "tất cả", "toàn bộ", "chủ yếu", "đặc biệt", "quan trọng", "mới nhất",
     "bây giờ", "sắp tới", "đầu tiên", "cuối cùng", "loại hình", "hình thức", "số hiệu", "ý nghĩa", "mục đích",
-    "tổng cộng",
+    "tổng cộng", "sơ qua", "sơ lược", "giới thiệu", "chức vụ", "chức danh",
 ))
 
 
@@ -189,10 +189,12 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             # unless that neighbour is a Vietnamese function word: "đô của" names nothing, so "thủ
             # đô" is judged on its own ("án" folds to the English stop word "an": it is no function word)
             if (i > 0 and folded[i - 1] not in VI_STOPWORDS
-                    and (df.get(before, 0) or before.replace("_", " ") in pairs_seen)) or \
+                    and (df.get(before, 0) or before.replace("_", " ") in pairs_seen
+                         or before.replace("_", " ") in GENERIC_VI)) or \
                     (i + 2 < len(folded) and folded[i + 2] not in VI_STOPWORDS
-                     and (df.get(after, 0) or after.replace("_", " ") in pairs_seen)):
-                continue
+                     and (df.get(after, 0) or after.replace("_", " ") in pairs_seen
+                          or after.replace("_", " ") in GENERIC_VI)):
+                continue  # ... or with a neighbour it makes a framing word with ("giới thiệu | sơ qua")
             # a pair holding a (folded) stop word is checked against the documents as typed: "thu do"
             # may be thủ đô, and written with its marks "thủ đô" folds its "đô" to the stop word "do";
             # with its marks, a pair of two other syllables is judged whatever the documents hold (a

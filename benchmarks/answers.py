@@ -50,20 +50,18 @@ from bot.storage import Database
 from indexer.refresh import refresh
 from indexer.text import fold
 
-EVAL = ROOT / "tests" / "data" / "answer_eval.jsonl"
-FOLLOWUPS = ROOT / "tests" / "data" / "followups.jsonl"
-HELDOUT = ROOT / "tests" / "data" / "answer_round7.jsonl"
-HELDOUT_FOLLOWUPS = ROOT / "tests" / "data" / "followups_round7.jsonl"
-ROUND6 = ROOT / "tests" / "data" / "answer_round6.jsonl"
-ROUND6_FOLLOWUPS = ROOT / "tests" / "data" / "followups_round6.jsonl"
-ROUND5 = ROOT / "tests" / "data" / "answer_round5.jsonl"
-ROUND5_FOLLOWUPS = ROOT / "tests" / "data" / "followups_round5.jsonl"
-ROUND4 = ROOT / "tests" / "data" / "answer_round4.jsonl"
-ROUND4_FOLLOWUPS = ROOT / "tests" / "data" / "followups_round4.jsonl"
-ROUND3 = ROOT / "tests" / "data" / "answer_round3.jsonl"
-ROUND3_FOLLOWUPS = ROOT / "tests" / "data" / "followups_round3.jsonl"
-ROUND2 = ROOT / "tests" / "data" / "answer_fresh.jsonl"
-ROUND2_FOLLOWUPS = ROOT / "tests" / "data" / "followups_fresh.jsonl"
+DATA = ROOT / "tests" / "data"
+EVAL = DATA / "answer_eval.jsonl"
+FOLLOWUPS = DATA / "followups.jsonl"
+# set name -> (its questions, its conversations) for the rounds written after round 1
+ROUNDS = {
+    "heldout": (DATA / "answer_round7.jsonl", DATA / "followups_round7.jsonl"),
+    "round6": (DATA / "answer_round6.jsonl", DATA / "followups_round6.jsonl"),
+    "round5": (DATA / "answer_round5.jsonl", DATA / "followups_round5.jsonl"),
+    "round4": (DATA / "answer_round4.jsonl", DATA / "followups_round4.jsonl"),
+    "round3": (DATA / "answer_round3.jsonl", DATA / "followups_round3.jsonl"),
+    "round2": (DATA / "answer_fresh.jsonl", DATA / "followups_fresh.jsonl"),
+}
 ROUND1 = {"tune": "tune", "round1": "heldout"}  # set name -> split in the round-1 files
 DEV_KINDS = DEFAULT_DEV.parent / "dev-kinds.jsonl"
 DOC_GROUPS = {"000": "external-relations-2025-review", "004": "economic-diplomacy-action-program-2023",
@@ -79,18 +77,8 @@ def _rows(path: Path) -> list[dict]:
 
 
 def load_set(name: str) -> list[dict]:
-    if name == "heldout":
-        return _rows(HELDOUT)
-    if name == "round2":
-        return _rows(ROUND2)
-    if name == "round3":
-        return _rows(ROUND3)
-    if name == "round4":
-        return _rows(ROUND4)
-    if name == "round5":
-        return _rows(ROUND5)
-    if name == "round6":
-        return _rows(ROUND6)
+    if name in ROUNDS:
+        return _rows(ROUNDS[name][0])
     if name in ROUND1:
         return [r for r in _rows(EVAL) if r["split"] == ROUND1[name]]
     if name == "dev-kinds":
@@ -185,18 +173,9 @@ def evaluate(assistant: Assistant, rows: list[dict], show: bool, signals: bool,
 
 
 def followup_set(name: str) -> list[dict]:
-    if name == "heldout":
-        return _rows(HELDOUT_FOLLOWUPS) if HELDOUT_FOLLOWUPS.exists() else []
-    if name == "round2":
-        return _rows(ROUND2_FOLLOWUPS) if ROUND2_FOLLOWUPS.exists() else []
-    if name == "round3":
-        return _rows(ROUND3_FOLLOWUPS) if ROUND3_FOLLOWUPS.exists() else []
-    if name == "round4":
-        return _rows(ROUND4_FOLLOWUPS) if ROUND4_FOLLOWUPS.exists() else []
-    if name == "round5":
-        return _rows(ROUND5_FOLLOWUPS) if ROUND5_FOLLOWUPS.exists() else []
-    if name == "round6":
-        return _rows(ROUND6_FOLLOWUPS) if ROUND6_FOLLOWUPS.exists() else []
+    if name in ROUNDS:
+        conversations = ROUNDS[name][1]
+        return _rows(conversations) if conversations.exists() else []
     if name in ROUND1 and FOLLOWUPS.exists():
         return [r for r in _rows(FOLLOWUPS) if r["split"] == ROUND1[name]]
     return []

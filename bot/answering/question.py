@@ -209,10 +209,14 @@ def _area_name(subject: str) -> str:
     return " ".join(words)
 
 
+def _word_line(folded: str) -> str:
+    """Folded text as its words, one space apart ("dinh vu - cat hai" -> "dinh vu cat hai")."""
+    return " ".join(re.findall(r"[0-9a-z]+", folded))
+
+
 def area_of(folded: str, subject: str, context: str, scope: str = "") -> bool:
     """Is an area in the passage the subject's? When the passage or the text around it (`scope`)
-    names the subject, a sentence
-    with an area must name it outside the place the area lies in ("X covers 6,292 ha"), or name
+    names the subject, a sentence with an area must name it outside the place the area lies in ("X covers 6,292 ha"), or name
     no subject under a heading that is the subject ("It covers 6,292 ha" under "Hai Phong Free
     Trade Zone"). "About 2,923 ha in Chan Hung commune (Southern Coastal Economic Zone)" is not
     that zone's area, nor is an area beside a sentence that only mentions the zone. A subject
@@ -220,9 +224,9 @@ def area_of(folded: str, subject: str, context: str, scope: str = "") -> bool:
     does not name the subject as asked ("the Cat Hai part of the FTZ") is not judged here."""
     located = subject.startswith(IN_PLACE)
     pattern = re.compile(rf"\b{re.escape(_area_name(subject.removeprefix(IN_PLACE)))}\b")
-    if located or not pattern.search(" ".join(re.findall(r"[0-9a-z]+", f"{folded} {scope}"))):
+    if located or not pattern.search(_word_line(f"{folded} {scope}")):
         return _AREA.search(folded) is not None
-    context_names = bool(context) and pattern.search(" ".join(re.findall(r"[0-9a-z]+", context))) is not None
+    context_names = bool(context) and pattern.search(_word_line(context)) is not None
     for sentence in _SENTENCES.split(folded):
         areas = list(_AREA.finditer(sentence))
         if not areas:
@@ -233,9 +237,9 @@ def area_of(folded: str, subject: str, context: str, scope: str = "") -> bool:
             end = tail.end() if tail else match.end()
             if _LOCATIVE.match(sentence[match.end():end]):
                 outside = outside[:match.end()] + " " + outside[end:]
-        if pattern.search(" ".join(re.findall(r"[0-9a-z]+", outside))):
+        if pattern.search(_word_line(outside)):
             return True
-        if context_names and not pattern.search(" ".join(re.findall(r"[0-9a-z]+", sentence))):
+        if context_names and not pattern.search(_word_line(sentence)):
             return True
     return False
 

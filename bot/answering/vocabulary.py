@@ -71,8 +71,11 @@ def en_zipf(word: str) -> float:
     return float(zipf_frequency(word, "en"))
 
 
+# a word that can be a verb is one after these: an auxiliary or a subject ("to kick", "they split"), or
+# a form of "be" or "get" (its participle: "is split over")
 _VERB_BEFORE = frozenset(["to", "did", "does", "do", "will", "can", "could", "would", "should", "may", "must",
-                          "i", "we", "you", "they", "he", "she", "it", "not", "also"])
+                          "i", "we", "you", "they", "he", "she", "it", "not", "also",
+                          "is", "are", "was", "were", "be", "been", "being", "get", "gets", "got", "getting"])
 
 
 _VI_NOUN_TAGS = {"N", "Nc", "Np", "Nu", "Ny", "Nb"}
@@ -108,9 +111,7 @@ def vi_can_be_noun(written: str) -> bool:
     return not forms or any(tag in _VI_NOUN_TAGS for form in forms for _w, tag in _vi_tags(form))
 
 
-# after a form of "be" or "get" a word that can be a verb is its participle ("is split over"); before
-# a particle it is a phrasal verb ("kick off", "set up")
-_PARTICIPLE_BEFORE = frozenset(["is", "are", "was", "were", "be", "been", "being", "get", "gets", "got", "getting"])
+# before a particle a word that can be a verb is a phrasal verb ("kick off", "set up")
 _PARTICLES = frozenset(["off", "up", "out", "down", "over", "away", "back"])
 
 
@@ -131,8 +132,7 @@ def is_topic_noun(word: str, previous: str, following: str = "") -> bool:
     lemmas = getAllLemmas(word)
     if "NOUN" not in lemmas:
         return False
-    return not ("VERB" in lemmas and (previous in _VERB_BEFORE or previous in _PARTICIPLE_BEFORE
-                                      or following in _PARTICLES))
+    return not ("VERB" in lemmas and (previous in _VERB_BEFORE or following in _PARTICLES))
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,13 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
         folded = [fold(x) for x in syllables]
         candidates: list[tuple[str, str, bool]] = []
         pairs_seen = units.folded_pairs()
+
+        def claims(neighbour: str, pair: str) -> bool:
+            """Does `neighbour` take the syllable beside it into `pair` ("hai_phong")?"""
+            spaced = pair.replace("_", " ")
+            return neighbour not in VI_STOPWORDS and bool(df.get(pair, 0) or spaced in pairs_seen
+                                                          or spaced in GENERIC_VI)
+
         for i, (a, b) in enumerate(zip(syllables, syllables[1:], strict=False)):
             fa, fb = folded[i], folded[i + 1]
             before = f"{folded[i - 1]}_{fa}" if i > 0 else ""
@@ -188,13 +195,9 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             # each syllable belongs with its other neighbour ("hai phong | thu hut", "làm | dự án"),
             # unless that neighbour is a Vietnamese function word: "đô của" names nothing, so "thủ
             # đô" is judged on its own ("án" folds to the English stop word "an": it is no function word)
-            if (i > 0 and folded[i - 1] not in VI_STOPWORDS
-                    and (df.get(before, 0) or before.replace("_", " ") in pairs_seen
-                         or before.replace("_", " ") in GENERIC_VI)) or \
-                    (i + 2 < len(folded) and folded[i + 2] not in VI_STOPWORDS
-                     and (df.get(after, 0) or after.replace("_", " ") in pairs_seen
-                          or after.replace("_", " ") in GENERIC_VI)):
-                continue  # ... or with a neighbour it makes a framing word with ("giới thiệu | sơ qua")
+            # ... or with a neighbour it makes a framing word with ("giới thiệu | sơ qua")
+            if (i > 0 and claims(folded[i - 1], before)) or (i + 2 < len(folded) and claims(folded[i + 2], after)):
+                continue
             # a pair holding a (folded) stop word is checked against the documents as typed: "thu do"
             # may be thủ đô, and written with its marks "thủ đô" folds its "đô" to the stop word "do";
             # with its marks, a pair of two other syllables is judged whatever the documents hold (a

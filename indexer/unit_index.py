@@ -28,7 +28,7 @@ from langchain_core.embeddings import Embeddings
 
 from indexer.fileio import write_atomic
 from indexer.phrases import PhraseMap, load_synonyms
-from indexer.text import STOPWORDS, fold, tokens_with_parts
+from indexer.text import STOPWORDS, fold, name_runs, tokens_with_parts
 from indexer.units import Unit, document_units
 
 log = logging.getLogger("indexer.unit_index")
@@ -119,6 +119,11 @@ class VectorCache:
             log.warning("unit vector cache not saved", extra={"reason": str(exc)[:200]})
 
 
+# words that open a capitalised date, not a name, when a number follows ("March 27", "Ngày 13")
+_DATE_WORDS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+               "november", "december", "ngay", "nam", "thang", "so", "vnd", "gom", "entering", "phase"}
+
+
 @dataclass
 class UnitIndex:
     units: list[Unit]
@@ -133,6 +138,7 @@ class UnitIndex:
     chunk_terms: dict[str, frozenset[str]] = field(default_factory=dict)  # title, section and text
     chunk_text: dict[str, str] = field(default_factory=dict)
     _pairs: frozenset[str] | None = field(default=None, repr=False)
+    _names: tuple[tuple[str, ...], str] | None = field(default=None, repr=False)
 
     def folded_pairs(self) -> frozenset[str]:
         """Every two adjacent words of the passages, folded, stop words included ("co quan" for
@@ -144,6 +150,41 @@ class UnitIndex:
                 out.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
             self._pairs = frozenset(out)
         return self._pairs
+
+    def names_in(self, folded_question: str) -> tuple[str, ...]:
+        """The proper names of the passages a folded question writes: the longest parts of the
+        passages' runs of capitalised words ("techfest 2022" of "Hai Phong Innovation Week
+        Techfest 2022", "lach huyen", "abac iii") of two words or more, or one acronym or word with
+        a number. A part the passages also write in lower case is no name ("Lao Động", the
+        newspaper, is also "lao động", labour), nor a date ("Ngày 13")."""
+        if self._names is None:
+            runs: list[str] = []
+            for text in self.chunk_text.values():
+                for start, run in name_runs(text):
+                    words = re.findall(r"[0-9a-z]+", run)
+                    acronym = text[start:start + 3].isupper() and len(words[0]) >= 3 if words else False
+                    runs.append((" * " if acronym else " ") + " ".join(words) + " ")
+            folded = " ".join(f" {' '.join(re.findall(r'[0-9a-z]+', fold(t)))} " for t in self.chunk_text.values())
+            self._names = (tuple(runs), folded)
+        runs, folded = self._names
+        words = re.findall(r"[0-9a-z]+", folded_question)
+        found: list[str] = []
+        for size in range(min(5, len(words)), 0, -1):
+            for i in range(len(words) - size + 1):
+                part = words[i:i + size]
+                name = f" {' '.join(part)} "
+                if part[0] in STOPWORDS or part[-1] in STOPWORDS or part[0].isdigit() or (
+                        part[0] in _DATE_WORDS and (size == 1 or part[1].isdigit())):
+                    continue
+                if size == 1 and not any(c.isdigit() for c in part[0]) \
+                        and not any(r.startswith(" *" + name) for r in runs):
+                    continue
+                if any(name in f for f in found):
+                    continue
+                inside = sum(r.count(name) for r in runs)
+                if inside and folded.count(name) <= inside:
+                    found.append(name)
+        return tuple(n.strip() for n in found)
 
     def idf(self, term: str) -> float:
         return math.log(1 + self.n_passages / (1 + self.df.get(term, 0)))

@@ -22,6 +22,8 @@ from bot.answering.answer import Answer
 from bot.answering.offdomain import OFF_DOMAIN_EXAMPLES
 from bot.answering.question import (
     AREA,
+    EVERYWHERE,
+    FACT_KINDS,
     AnalysedQuestion,
     area_subject,
     list_head,
@@ -52,6 +54,17 @@ _GLUED = re.compile(r"(?<![\w/.-])([^\W\d_]{1,4})(\d{2,4})\b")
 
 # two names joined by a hyphen ("the HP-Netherlands programme"); codes keep theirs ("15-CT/TW")
 _JOINED_NAMES = re.compile(r"(?<![\w/-])([A-Z][A-Za-z]+)-([A-Z][a-z]{2,})\b")
+
+
+def _specific(name: str) -> str:
+    """A name without the city or country it opens with ("hai phong free trade zone" -> "free trade
+    zone"): a passage about the zone need not write the city; "" for the city or country itself."""
+    for place in sorted(EVERYWHERE, key=len, reverse=True):
+        if name == place:
+            return ""
+        if name.startswith(place + " "):
+            return name[len(place) + 1:]
+    return name
 
 
 def _split_glued(text: str) -> str:
@@ -209,7 +222,9 @@ class Assistant:
             kind = replace(kind, measured=area_subject(fold(plain)))
         head = frozenset(analyse(" ".join(list_head(plain, lang)), gen.units.synonyms)) if kind.kind == "list" \
             else frozenset()
-        return AnalysedQuestion(question, plain, search_text, lang, kind, weights, links, head)
+        names = tuple(filter(None, map(_specific, gen.units.names_in(fold(plain))))) if kind.kind in FACT_KINDS \
+            else ()
+        return AnalysedQuestion(question, plain, search_text, lang, kind, weights, links, head, names)
 
     def _contextual(self, chat_key: str | None, question: str, lang: str) -> str:
         if self.memory is None:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from indexer.text import fold, has_vietnamese_marks
+from indexer.text import fold, has_vietnamese_marks, name_runs
 from indexer.unit_index import stem
 
 _EN_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -76,6 +76,7 @@ class QuestionKind:
     issuer_of: str = ""
     # "how big is X": X as folded words ("southern coastal economic zone"); the area must be X's
     measured: str = ""
+    money: str = ""  # MONEY or MONEY_USD: "how many" asks for an amount of money (in dollars)
 
     def satisfied_by(self, text: str, question: str = "", context: str = "", scope: str = "") -> bool:
         """Does a passage hold what this kind of question needs (a date, a number, a name ...)? A
@@ -90,6 +91,9 @@ class QuestionKind:
                 folded = re.sub(rf"(?<![\d.,/-]){re.escape(number)}(?![\d.,/-]*\d)", " ", folded)
         if self.kind == "when":
             return DATE.search(folded) is not None
+        if self.kind in ("how-many", "who") and question and self.counted != AREA \
+                and located_only(text, fold(question)):
+            return False
         if self.kind == "how-many":
             if NUMBER.search(folded) is None and VI_NUMBER.search(text.lower()) is None:
                 return False
@@ -100,8 +104,8 @@ class QuestionKind:
                     return _AREA.search(folded) is not None
                 return area_of(folded, self.measured, _folded(context) if context else "",
                                _folded(scope) if scope else "")
-            if self.counted == MONEY:
-                return _MONEY.search(folded) is not None
+            if self.money and (_DOLLARS if self.money == MONEY_USD else _MONEY).search(folded) is None:
+                return False
             if not self.counted or (" " in self.counted) != has_vietnamese_marks(text):
                 return True
             return _counts(folded, self.counted) if self.attached else _mentions(folded, self.counted)
@@ -114,10 +118,68 @@ class QuestionKind:
                 return PERSON.search(text) is not None and (not self.office or _holds_office(folded, self.office))
             return _TITLES.search(folded) is not None or _capitalised_run(text)
         if self.kind == "where":
-            if has_vietnamese_marks(text):
-                return _PLACE_VI.search(text) is not None
-            return _PLACE.search(text) is not None
+            return new_place(text, fold(question))
         return True
+
+
+EVERYWHERE = {"hai phong", "viet nam", "vietnam", "hp", "thanh pho hai phong", "hai phong city"}
+_PLACE_NOUNS = {"the", "cac", "khu", "cang", "port", "island", "dao", "xa", "phuong", "quan", "huyen", "industrial",
+                "park", "parks", "cong", "nghiep", "zone", "area", "khu vuc", "vung", "seaport", "ben"}
+_NEAR = {"near", "in", "at", "on", "within", "inside", "beside", "off", "gan", "tai", "o", "tren", "thuoc", "trong",
+         "canh", "ven"}
+
+
+_IN_AS_OBJECT = {"invest", "invests", "invested", "investing", "investment", "investments", "stake", "stakes", "role",
+                 "share", "interest", "involved"}
+
+
+def _located(folded_before: str) -> bool:
+    """Do the words before a name put what precedes in a place ("gần cảng", "in the")?"""
+    words = folded_before.split()[-6:]
+    while words and words[-1] in _PLACE_NOUNS:
+        words.pop()
+    if len(words) >= 2 and words[-1] == "in" and words[-2] in _IN_AS_OBJECT:
+        return False  # "invested in Lach Huyen port": the port is what was invested in
+    return bool(words) and words[-1] in _NEAR
+
+
+def located_only(text: str, folded_question: str) -> bool:
+    """Is every name the question asks about (not as a place of its own: "in X") written in the
+    passage only as the place where something else lies? "Cảng Lạch Huyện do ai đầu tư" is not
+    answered by "1.077 ha tại các khu công nghiệp Nam Đình Vũ gần cảng Lạch Huyện"."""
+    padded = f" {_word_line(folded_question)} "
+    shared: dict[str, bool] = {}
+    for start, name in name_runs(text):
+        if name in EVERYWHERE or len(name) < 3 or f" {name} " not in padded:
+            continue
+        asked_at = padded.index(f" {name} ")
+        if _located(padded[:asked_at]):
+            continue  # the question puts it in a place too ("who invested in Lach Huyen")
+        shared[name] = shared.get(name, True) and _located(fold(text[:start]))
+    return bool(shared) and all(shared.values())
+
+
+# where the words of a place a passage gives end: a date, a verb or a clause after the name
+_PLACE_END = re.compile(r"[,.;:()\[\]\"“”!?]|\s(?:on|from|with|held|to|by|for|and|since|when|which|who|where|"
+                        r"that|va|tu|den|vao|ngay|thang|nam|de|cho|voi|khi|do|duoc|la)\s|\d")
+_PLACE_FILLER = {"at", "in", "on", "near", "the", "of", "a", "an", "tai", "o", "tren", "gan", "cac", "khu", "nhung"}
+
+
+def new_place(text: str, folded_question: str) -> bool:
+    """Does the passage give a place, other than one the question itself names? "Where was the
+    conference held in Hai Phong" is not answered by "held in Hai Phong", nor "ở địa điểm nào"
+    of the investment conference by "tại hội nghị xúc tiến đầu tư" (at that conference)."""
+    asked = set(_word_line(folded_question).split())
+    pattern = _PLACE_VI if has_vietnamese_marks(text) else _PLACE
+    for match in pattern.finditer(text):
+        found = match.group(0).lower()
+        if found.startswith(("http", "www", "số")):
+            return True  # a link or an address
+        tail = " " + fold(text[match.start():match.start() + 100]) + " "
+        words = [w for w in _PLACE_END.split(tail, maxsplit=1)[0].split() if w not in _PLACE_FILLER]
+        if any(w not in asked for w in words):
+            return True
+    return False
 
 
 # offices a "who" question may ask about (folded); a title with one of the modifiers before it is
@@ -148,9 +210,19 @@ _VI_NOT_NOUN = {"la", "gi", "nao", "khong", "co", "duoc", "roi", "vay", "the", "
 
 AREA = "@area"  # "how big is the zone": the answer is an area
 MONEY = "@money"  # "what does it cost", "giá ... bao nhiêu": the answer is an amount of money
-_MONEY_ASKED_EN = re.compile(r"\b(price|prices|cost|costs|fee|fees|how much does|how much do|how much is the (rent|price|fee))\b")
-_MONEY_ASKED_VI = re.compile(r"(?<!\w)(giá|chi phí|phí|lệ phí|tiền thuê|bao nhiêu tiền)(?!\w)")
-_MONEY_ASKED_VI_UNMARKED = re.compile(r"^(gia|chi phi|le phi)\b|\b(gia (dat|thue|dien|nuoc|vang|xang|nha|ve|ban|mua|dich vu)|chi phi|le phi|bao nhieu tien)\b")
+MONEY_USD = "@usd"  # "how many billion USD": an amount in dollars (one in đồng does not answer it)
+_MONEY_ASKED_EN = re.compile(r"\b(price|prices|cost|costs|fee|fees|how much does|how much do|how much is the (rent|price|fee)|"
+                             r"how much (money|capital|fdi|investment|funding|funds)|salary|wage|wages|usd|dollars?)\b")
+_MONEY_ASKED_VI = re.compile(r"(?<!\w)(giá|chi phí|phí|lệ phí|tiền thuê|bao nhiêu tiền|vốn|kinh phí|ngân sách|"
+                             r"lương cơ sở|lương tối thiểu|mức lương|usd|đô la)(?!\w)")
+_MONEY_ASKED_VI_UNMARKED = re.compile(r"^(gia|chi phi|le phi)\b|\b(gia (dat|thue|dien|nuoc|vang|xang|nha|ve|ban|mua|dich vu)|"
+                                      r"chi phi|le phi|bao nhieu tien|von|kinh phi|ngan sach|luong co so|"
+                                      r"luong toi thieu|muc luong|usd|do la)\b")
+_USD_ASKED = re.compile(r"\b(usd|dollars?|do la)\b|\$")
+_DOLLARS = re.compile(r"\b(usd|dollars?|us\$)\b|\$\s*\d")
+# a number of these is an amount of money: "bao nhiêu tỷ (đồng)", "bao nhiêu triệu USD"
+_VI_MONEY_UNITS = {"usd", "vnd", "dong", "tien"}
+_VI_MONEY_SCALES = {"ty", "trieu", "nghin"}
 _MONEY = re.compile(r"\d[\d.,]*\s*(vnd|usd|dong|ty dong|trieu dong|nghin dong|billion|million|thousand)\b|\b(vnd|usd|us\$|\$)\s*\d")
 _AREA_ASKED = re.compile(r"\b(how big|how large|what size|what area|how many hectares|how much land|dien tich|"
                          r"rong bao nhieu|rong khoang|bao nhieu ha|rong bao nhieu ha|quy mo dien tich|total area|land area|"
@@ -244,12 +316,24 @@ def area_of(folded: str, subject: str, context: str, scope: str = "") -> bool:
     return False
 
 
-def _asks_money(question: str, folded: str, language: str) -> bool:
+def money_asked(question: str, folded: str, language: str) -> str:
+    """MONEY when a "how many" question asks for an amount of money ("giá", "how much capital",
+    "bao nhiêu tỷ"), MONEY_USD when in dollars; else ""."""
     if language != "vi":
-        return _MONEY_ASKED_EN.search(folded) is not None
-    if has_vietnamese_marks(question):
-        return _MONEY_ASKED_VI.search(question.lower()) is not None
-    return _MONEY_ASKED_VI_UNMARKED.search(folded.strip()) is not None
+        asked = _MONEY_ASKED_EN.search(folded) is not None
+    elif has_vietnamese_marks(question):
+        asked = _MONEY_ASKED_VI.search(question.lower()) is not None
+    else:
+        asked = _MONEY_ASKED_VI_UNMARKED.search(folded.strip()) is not None
+    if not asked and language == "vi":
+        for amount in re.finditer(r"\b(?:bao nhieu|may) (\w+)(?: (\w+))?", folded):
+            unit, after = amount.group(1), amount.group(2) or ""
+            if unit in _VI_MONEY_UNITS or (unit in _VI_MONEY_SCALES and after != "le" and (
+                    unit == "ty" or not after or after in _VI_MONEY_UNITS)):
+                asked = True
+    if not asked:
+        return ""
+    return MONEY_USD if _USD_ASKED.search(folded) else MONEY
 
 
 def counted_noun(folded_question: str, language: str) -> tuple[str, bool]:
@@ -479,8 +563,9 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
                   "tax rate", "how many percent", "total area", "land area", *_EN_QUANTITIES),
      ("bao nhieu", "may", "ty le", "phan tram", "bao rong", "con so", "muc thue", "thue suat", "so luong")),
     ("who", ("who", "whom", "whose", "which official", "which agency", "which body", "which authority",
-             "which department", "which office", "what is the name of", "whats the name of", "name of the"),
-     ("ai", "nguoi nao", "co quan nao", "don vi nao", "vi nao", "ten la gi", "ten gi", "ho ten")),
+             "which department", "which office", "which company", "which firm", "what is the name of", "whats the name of", "name of the"),
+     ("ai", "nguoi nao", "co quan nao", "don vi nao", "vi nao", "ten la gi", "ten gi", "ho ten", "cong ty nao",
+      "doanh nghiep nao", "tap doan nao", "chu dau tu")),
     ("where", ("where", "what venue", "which venue", "what location", "which location", "what place", "address",
                "adress", "addres",
                "headquarters", "located", "which commune", "which communes", "which district", "which province",
@@ -527,9 +612,9 @@ def question_kind(question: str, language: str) -> QuestionKind:
                 if kind == "list" and language == "en" and cue == "which" and not _EN_PLURAL.search(folded):
                     continue  # "which zone ..." asks for one thing
                 if kind == "how-many":
-                    counted, attached = (MONEY, False) if _asks_money(question, folded, language) \
-                        else counted_noun(folded.strip(), language)
-                    return QuestionKind(kind, counted=counted, attached=attached)
+                    counted, attached = counted_noun(folded.strip(), language)
+                    money = money_asked(question, folded, language) if not attached and counted != AREA else ""
+                    return QuestionKind(kind, counted=counted, attached=attached, money=money)
                 if kind == "who":
                     document = _DOCUMENT_NUMBER.search(fold(question))
                     if document and _ISSUER_ASKED.search(folded):
@@ -561,6 +646,9 @@ class AnalysedQuestion:
     # glossary links: (the question's terms a glossary entry matched, that entry's other-language forms)
     links: tuple[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], ...]
     head: frozenset[str] = frozenset()  # what a list question asks for ("events", "cơ chế"), as terms
+    # the proper names the question gives that the passages write ("techfest 2022", "lach huyen"):
+    # a date, a number, a name or a place is an answer only in a passage about one of them
+    names: tuple[str, ...] = ()
 
 
 def list_head(plain: str, language: str) -> list[str]:

@@ -145,6 +145,9 @@ class Reader:
         # what a sentence that names no subject is about: its section, its list's introduction;
         # and the text around a unit: an item's whole list, else the unit's chunk
         self._context = [f"{u.section}\n{u.intro}" for u in units.units]
+        # what a unit is about, as its folded words: its text, section, list introduction and title
+        self._about = [" " + " ".join(re.findall(r"[0-9a-z]+", fold(f"{u.text} {u.section} {u.intro} {m.get('title', '')}")))
+                       + " " for u, m in zip(units.units, units.meta, strict=True)]
         lists = {(u.doc_id, u.section): u.text for u in units.units if u.kind == "list"}
         self._scope = [lists.get((u.doc_id, u.section), "") if u.kind == "item" else units.chunk_text.get(u.chunk_id, "")
                        for u in units.units]
@@ -235,7 +238,8 @@ class Reader:
             unit = self.units.units[n]
             text_cov, ctx_cov = self._lexical(q, n, spread)
             best_lex = max(best_lex, ctx_cov)
-            satisfies = q.kind.satisfied_by(unit.text, q.text, self._context[n], self._scope[n])
+            satisfies = q.kind.satisfied_by(unit.text, q.text, self._context[n], self._scope[n]) and (
+                not q.names or any(f" {name} " in self._about[n] for name in q.names))
             listing = q.kind.kind == "list"
             score = ((W_TEXT_LIST if listing else W_TEXT) * text_cov + W_CONTEXT * ctx_cov
                      + W_DENSE * (float(d) - DENSE_ORIGIN))

@@ -206,6 +206,10 @@ def test_follow_ups_through_ask_chat_keep_the_conversation(built_index: Path, tm
     "Hội nghị xúc tiến đầu tư 2025 tổ chức ở địa điểm nào tại Hải Phòng?",
     "ABAC 3 diễn ra ở địa điểm nào của Hải Phòng?",  # no passage that names ABAC 3 gives a venue
     "hoi nghi xuc tien dau tu nam 2025 thu hut bao nhieu ty usd",  # no amount in dollars
+    # the passage names the category asked about again ("projects in priority sectors pay 10%",
+    # "các di sản thế giới được UNESCO công nhận") without naming its members
+    "What are the priority sectors that get the 10% CIT rate?",
+    "Kể tên các di sản thế giới được UNESCO công nhận ở Hải Phòng",
 ])
 def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, question: str) -> None:
     answer = assistant.answer(question)
@@ -218,6 +222,9 @@ def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, qu
     ("Dự án cảng biển vốn từ bao nhiêu tỷ đồng thì UBND thành phố chấp thuận chủ trương đầu tư?", "2.300 tỷ đồng"),
     ("Trụ sở Cổng thông tin Hải Phòng ở đâu?", "18 Hoàng Diệu"),
     ("When did Resolution 226 take effect?", "1 July 2025"),  # "It took effect ...": the title names it
+    # members named beside the category, or pointed back to ("các sự kiện quy mô lớn này")
+    ("Which economic zones is the free trade zone linked to?", "Southern Coastal"),
+    ("Năm 2025 Hải Phòng tổ chức những sự kiện lớn nào?", "ABAC 3"),
 ])
 def test_an_amount_a_place_or_a_date_of_what_was_asked_is_given(assistant: Assistant, question: str,
                                                                fact: str) -> None:

@@ -576,7 +576,7 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
               "main points", "key contents", "key points", "main contents", "main tasks", "key tasks",
               "what does it include", "what do they include",
               "what does the plan include", "enumerate", "what measures", "what steps"),
-     ("liet ke", "gom nhung", "gom cac", "nhung gi", "nhung nao", "cac noi dung", "bao gom", "noi dung chinh",
+     ("liet ke", "ke ten", "gom nhung", "gom cac", "nhung gi", "nhung nao", "cac noi dung", "bao gom", "noi dung chinh",
       "gom gi", "co gi", "nhung diem", "cac diem", "nhung muc", "cac muc")),
     ("yes-no", ("is it true", "is there", "are there"),
      ("phai khong", "duoc khong", "co phai", "hay khong", "dung khong", "chua")),
@@ -664,7 +664,7 @@ def list_head(plain: str, language: str) -> list[str]:
         return []
     for i, w in enumerate(words):
         if w in ("what", "which"):
-            for nxt in words[i + 1:i + 4]:
+            for nxt in words[i + 1:i + 5]:
                 if len(nxt) > 3 and nxt.endswith("s") and not nxt.endswith("ss"):
                     return [nxt]
     return []

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.answering.places import AMBIGUOUS_VI, place_phrases
-from bot.answering.question import YEAR, AnalysedQuestion, spans
-from bot.answering.reader import Reading
+from bot.answering.question import YEAR, AnalysedQuestion, list_head, spans
+from bot.answering.reader import Quote, Reading
 from bot.answering.vocabulary import Unseen
 from indexer.glossary import Expansion
 from indexer.text import STOPWORDS, fold, has_vietnamese_marks, tokens
@@ -196,6 +196,77 @@ def unlisted(q: AnalysedQuestion, reading: Reading) -> str:
     return ""
 
 
+# what opens an enumeration right after a noun: "sectors such as ...", "các lĩnh vực: ..."
+_ENUMERATES = re.compile(r"^\W*(?:\w+\W+){0,3}?(?::|such as|including|include|includes|like|namely|e\.g|gom|bao gom|"
+                        r"nhu|nhu la|la)\b|^\s*:")
+_HEAD_FRAME_EN = {"which", "what", "the", "a", "an", "of", "are", "is", "do", "does", "in", "for", "count", "counts",
+                  "as", "qualify", "qualifies"}
+_HEAD_FRAME_VI = {"nhung", "cac", "nao", "gi", "co", "la", "duoc", "cua", "va", "thi"}
+
+
+def _qualifiers(words: list[str], head: list[str], vietnamese: bool) -> set[str]:
+    """The words that qualify each mention of the head ("priority" in "priority sectors"; "thế giới",
+    "UNESCO" in "di sản thế giới được UNESCO công nhận"): before it in English, after it in Vietnamese."""
+    size, out = len(head), set()
+    for i in range(len(words) - size + 1):
+        if words[i:i + size] == head:
+            near = words[i + size:i + size + 4] if vietnamese else words[max(0, i - 2):i]
+            frame = _HEAD_FRAME_VI if vietnamese else _HEAD_FRAME_EN | STOPWORDS
+            out |= {w for w in near if w not in frame and len(w) > 1}
+    return out
+
+
+def category_unlisted(q: AnalysedQuestion, reading: Reading) -> str:
+    """What a list question asks the members of, when the best passage only names that same
+    category again ("projects in priority sectors pay 10%" for "which sectors count as priority
+    sectors"; "các di sản thế giới được UNESCO công nhận" for "những di sản nào được UNESCO công
+    nhận") and no quote enumerates it."""
+    if q.kind.kind != "list" or not reading.quotes or reading.quotes[0].unit.kind == "list":
+        return ""
+    vietnamese = q.language == "vi"
+    for asked_text in dict.fromkeys((q.text, q.plain)):  # as asked, and read through the synonyms
+        head = list_head(asked_text, q.language)
+        asked = _qualifiers(re.findall(r"[0-9a-z]+", fold(asked_text)), head, vietnamese) if head else set()
+        if asked and _restated(head, asked, reading, vietnamese, asked_text):
+            return " ".join(head)
+    return ""
+
+
+# names joined as members are: "(ABAC 3) and the Hai Phong Investment Promotion Conference", "X và Y"
+_NAMES_JOINED = re.compile(r"(?:^|\s|\()[A-ZĐ0-9][\w)]*\s+(?:and|và)\s+(?:the\s+)?[A-ZĐ]")
+# a mention that points back to members named before it: "these events", "các sự kiện quy mô lớn này"
+_POINTS_BACK = {"these", "those", "such", "above", "nay", "do", "tren", "ke"}
+
+
+def _restated(head: list[str], asked: set[str], reading: Reading, vietnamese: bool, question: str) -> bool:
+    """Does the best quote name the asked category again without members, and no other quote
+    name members? A mention with names beside it ("the Dinh Vu - Cat Hai and Southern Coastal
+    economic zones"), one that points back ("these events") or one an enumeration follows gives
+    members; so does another quote that joins names ("ABAC 3 and the ... Conference")."""
+    size = len(head)
+    asked_words = set(re.findall(r"[0-9a-z]+", fold(question)))
+    restating: list[Quote] = []
+    for quote in reading.quotes:
+        text = quote.unit.text
+        spans = [(m.start(), m.group(0)) for m in re.finditer(r"[\w-]+", text)]
+        words = [fold(w) for _, w in spans]
+        if len(_qualifiers(words, head, vietnamese) & asked) < (2 if vietnamese else 1):
+            continue
+        for i in range(len(words) - size + 1):
+            if words[i:i + size] != head:
+                continue
+            near = spans[i + size:i + size + 4] if vietnamese else spans[max(0, i - 4):i]
+            named = any(w[:1].isupper() and fold(w) not in asked_words for _, w in near)
+            pointing = any(fold(w) in _POINTS_BACK for _, w in spans[max(0, i - 2):i + size + 5])
+            after = fold(text[spans[i + size - 1][0] + len(spans[i + size - 1][1]):])
+            if named or pointing or _ENUMERATES.match(after):
+                return False
+        restating.append(quote)
+    if not restating or restating[0] is not reading.quotes[0]:
+        return False
+    return not any(_NAMES_JOINED.search(x.unit.text) for x in reading.quotes if x not in restating)
+
+
 def other_years(q: AnalysedQuestion, reading: Reading, context: Sequence[str] = ()) -> list[str]:
     """Years the question names that no quoted passage mentions (its text, section or title, the year
     its document was published, or a period holding the year): "the 2024 conference" is not the
@@ -232,6 +303,9 @@ def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: flo
     some = unlisted(q, reading)
     if some:
         return Verdict(False, f"the passages mention {some} without listing them", signals)
+    category = category_unlisted(q, reading)
+    if category:
+        return Verdict(False, f"the passages mention {category} without listing them", signals)
     outside = outside_unanswered(q, reading)
     if outside:
         return Verdict(False, f"asks about {outside}, which the passages found do not cover", signals)

@@ -679,7 +679,8 @@ able allowed possible likely sure true false real general overall specific parti
 help helps helped try tries tried use used using find found look looking see seen show shows shown
 itself themselves himself herself yourself ourselves myself anyone someone something anything everything
 one ones chunk chunks portion portions piece pieces bit bits
-pls plz thx thanks max min info ok okay hi hello hey case cases both title titles
+pls plz thx thanks max min info ok okay hi hello hey case cases both title titles functional
+re regarding concerning provide provides stipulate stipulates anything
 """.split())  # noqa: SIM905 (a word list reads best as text)
 
 # Words and Vietnamese two-syllable words that frame a question rather than name what it is about
@@ -692,7 +693,8 @@ QUESTION_FRAME = frozenset([
 # words about the answer's form rather than its subject: an address, a percentage, the documents,
 # "in a nutshell" (stemmed as the unit index stems)
 QUESTION_FRAME = QUESTION_FRAME | frozenset(stem(w) for w in (
-    "percent", "percentage", "nutshell", "details", "information", "summary", "total",
+    "percent", "percentage", "nutshell", "details", "information", "summary", "total", "re", "regarding",
+    "concerning", "provide", "provides", "stipulate", "stipulates", "anything",
     "altogether", "combined", "approximately", "roughly", "figure", "figures", "number"))
 QUESTION_FRAME_PAIRS = frozenset([
     "noi_dung", "thong_tin", "cho_biet", "liet_ke", "tom_tat", "gioi_thieu", "cu_the", "hien_nay", "nhu_the",

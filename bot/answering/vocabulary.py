@@ -47,7 +47,7 @@ GENERIC_VI = frozenset(fold(w) for w in (
     "như vậy", "hiện tại", "chính xác", "chi tiết", "nội dung", "thông tin", "trường hợp", "quy định", "được biết",
     "cho biết", "điều gì", "việc gì", "tất cả", "toàn bộ", "chủ yếu", "đặc biệt", "quan trọng", "mới nhất",
     "bây giờ", "sắp tới", "đầu tiên", "cuối cùng", "loại hình", "hình thức", "số hiệu", "ý nghĩa", "mục đích",
-    "tổng cộng", "sơ qua", "sơ lược", "giới thiệu", "chức vụ", "chức danh",
+    "tổng cộng", "sơ qua", "sơ lược", "giới thiệu", "chức vụ", "chức danh", "chế độ",
 ))
 
 
@@ -208,6 +208,7 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             if (unseen_pair and f"{a} {b}" in vi_compounds(pair_marked) and f"{fa} {fb}" not in GENERIC_VI
                     and f"{fa} {fb}" not in VI_CUE_PAIRS and fb not in _QUESTION_PARTICLES
                     and not (fa in _VI_AUXILIARIES and not pair_marked)
+                    and not (fb == "la" and not pair_marked and i + 2 < len(folded))  # "bán là ...": a copula
                     and f"{fa}_{fb}" not in QUESTION_FRAME_PAIRS and df.get(f"{fa}_{fb}", 0) == 0
                     and not (fa in linked and fb in linked)):
                 candidates.append((f"{a} {b}", f"{fa} {fb}", pair_marked))

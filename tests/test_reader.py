@@ -242,6 +242,13 @@ def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, qu
     ("Dự án cảng biển vốn từ bao nhiêu tỷ đồng thì UBND thành phố chấp thuận chủ trương đầu tư?", "2.300 tỷ đồng"),
     ("Trụ sở Cổng thông tin Hải Phòng ở đâu?", "18 Hoàng Diệu"),
     ("When did Resolution 226 take effect?", "1 July 2025"),  # "It took effect ...": the title names it
+    # a web address is a site, an office address a street
+    ("Where is the official text of Resolution 226 published online?", "thuvienphapluat.vn"),
+    ("What is the office address of the Hai Phong Portal?", "18 Hoang Dieu"),
+    ("What is the website address of the Hai Phong Portal?", "en.haiphong.gov.vn"),
+    ("Ai là tổng biên tập Cổng thông tin điện tử Hải Phòng?", "Trần Huy Kiên"),  # "Tổng biên tập: <holder>"
+    ("how many deputies voted for res 226 in the NA?", "447"),
+    ("Chương trình hành động 01/CTr-UBND áp dụng từ năm nào đến năm nào?", "2023-2028"),  # a period
     # members named beside the category, or pointed back to ("các sự kiện quy mô lớn này")
     ("Which economic zones is the free trade zone linked to?", "Southern Coastal"),
     ("Năm 2025 Hải Phòng tổ chức những sự kiện lớn nào?", "ABAC 3"),

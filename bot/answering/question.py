@@ -36,6 +36,8 @@ NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twe
 # Vietnamese number words, read with their marks: folded, "hai" is also Hải (Hải Phòng), "ba" bà,
 # "nam" năm (year) and "tam" tâm, so the folded forms would find a number in almost any sentence
 VI_NUMBER = re.compile(r"(?<!\w)(hai|ba|bốn|sáu|bảy|tám|chín|mười|mươi|trăm|nghìn|ngàn|triệu|tỷ|tỉ)(?!\w)")
+PERIOD = re.compile(r"\b(?:19|20)\d\d\s*[-–]\s*(?:19|20)\d\d\b|\b(?:from|tu)\s+(?:\S+\s+){0,3}?(?:19|20)\d\d\s+"
+                    r"(?:to|until|den|toi)\s+(?:\S+\s+){0,3}?(?:19|20)\d\d\b")
 DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|nam|muoi|hai|ba|bon|sau)\s+"
                       r"(years?|months?|days?|nam|thang|ngay)\b|\b(years?|nam)\b")
 # names and offices: capitalised words after the first, titles, organisations
@@ -77,6 +79,7 @@ class QuestionKind:
     # "how big is X": X as folded words ("southern coastal economic zone"); the area must be X's
     measured: str = ""
     money: str = ""  # MONEY or MONEY_USD: "how many" asks for an amount of money (in dollars)
+    period: bool = False  # a "when" question for a period, from when to when: two years or dates
 
     def satisfied_by(self, text: str, question: str = "", context: str = "", scope: str = "") -> bool:
         """Does a passage hold what this kind of question needs (a date, a number, a name ...)? A
@@ -90,7 +93,7 @@ class QuestionKind:
             for number in set(re.findall(r"\d+(?:[./-]\d+)*", fold(question))):
                 folded = re.sub(rf"(?<![\d.,/-]){re.escape(number)}(?![\d.,/-]*\d)", " ", folded)
         if self.kind == "when":
-            return DATE.search(folded) is not None
+            return (PERIOD if self.period else DATE).search(folded) is not None
         if self.kind in ("how-many", "who") and question and self.counted != AREA \
                 and located_only(text, fold(question)):
             return False
@@ -118,7 +121,12 @@ class QuestionKind:
                 return PERSON.search(text) is not None and (not self.office or _holds_office(folded, self.office))
             return _TITLES.search(folded) is not None or _capitalised_run(text)
         if self.kind == "where":
-            return new_place(text, fold(question))
+            asked = fold(question)
+            if _WEB_ASKED.search(asked):  # "the web address", "đăng ở trang nào": a site
+                return _WEB.search(text) is not None
+            if _PREMISES_ASKED.search(asked):  # "the office address", "trụ sở": a street, a number
+                return _STREET.search(folded) is not None
+            return new_place(text, asked)
         return True
 
 
@@ -159,6 +167,11 @@ def located_only(text: str, folded_question: str) -> bool:
     return bool(shared) and all(shared.values())
 
 
+# a question for a site on the web, or for premises; and what answers each
+_WEB_ASKED = re.compile(r"\b(web|website|url|link|online|trang nao|trang web|dang o dau|dang tren|xem o dau|doc o dau)\b")
+_PREMISES_ASKED = re.compile(r"\b(office|offices|headquarters|premises|street|tru so|van phong|dia chi)\b")
+_WEB = re.compile(r"https?://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.(?:vn|com|org|net|gov|int|info)\b", re.IGNORECASE)
+_STREET = re.compile(r"\d+\s+\w|\b(street|road|district|ward|duong|pho|phuong|quan|huyen|xa)\s+\w")
 # where the words of a place a passage gives end: a date, a verb or a clause after the name
 _PLACE_END = re.compile(r"[,.;:()\[\]\"“”!?]|\s(?:on|from|with|held|to|by|for|and|since|when|which|who|where|"
                         r"that|va|tu|den|vao|ngay|thang|nam|de|cho|voi|khi|do|duoc|la)\s|\d")
@@ -480,6 +493,8 @@ def _holds_office(folded: str, office: tuple[str, tuple[str, ...]]) -> bool:
             complement = []
         # the complement is the organisation when it is written right after the title ("Chairman of
         # X"); a title with a name straight after ("Chủ tịch Trần Thanh Mẫn") has none to compare
+        if re.search(r"\b" + r"\W+".join(title.split()) + r"\s*:", folded):
+            complement = []  # "Tổng biên tập: Chánh Văn phòng Trần Huy Kiên": the holder follows
         if not complement or not organisation or set(complement) & set(organisation):
             return True
     return False
@@ -552,6 +567,10 @@ def _capitalised_run(text: str) -> bool:
 
 # (kind, English cues, Vietnamese cues), matched on folded words; the first kind that matches wins.
 _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    # a period asked from when to when is answered by its years ("2023-2028"), before "how long"
+    ("period", ("what period", "which period", "time frame", "timeframe", "time span", "from when to when"),
+     ("tu bao gio toi bao gio", "tu bao gio den bao gio", "tu nam nao den nam nao", "tu nam nao toi nam nao",
+      "tu khi nao den khi nao", "tu khi nao toi khi nao")),
     ("how-long", ("how long", "for how long", "how many years", "duration", "until when"),
      ("bao lau", "thoi han", "may nam", "bao nhieu nam", "keo dai", "den khi nao", "den bao gio")),
     ("when", ("when", "what date", "which date", "what day", "what year", "which year", "since when",
@@ -611,6 +630,8 @@ def question_kind(question: str, language: str) -> QuestionKind:
             if f" {cue} " in folded:
                 if kind == "list" and language == "en" and cue == "which" and not _EN_PLURAL.search(folded):
                     continue  # "which zone ..." asks for one thing
+                if kind == "period":
+                    return QuestionKind("when", period=True)
                 if kind == "how-many":
                     counted, attached = counted_noun(folded.strip(), language)
                     money = money_asked(question, folded, language) if not attached and counted != AREA else ""

@@ -55,6 +55,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "not_stated:how-long": {"vi": "thời hạn này", "en": "the duration asked for"},
     "not_stated:who": {"vi": "người hoặc cơ quan này", "en": "who it is"},
     "not_stated:where": {"vi": "địa điểm này", "en": "the place asked for"},
+    "not_stated:email": {"vi": "địa chỉ email này", "en": "the email address asked for"},
+    "not_stated:phone": {"vi": "số điện thoại này", "en": "the telephone number asked for"},
     "and_more": {"vi": "… và {n} mục khác (xem nguồn [{ref}])", "en": "… and {n} more (see source [{ref}])"},
     "press_caution": {
         "vi": "Một số thông tin lấy từ báo chí; hãy đối chiếu văn bản chính thức trước khi ra quyết định.",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from indexer.text import fold, has_vietnamese_marks, name_runs
@@ -80,6 +80,7 @@ class QuestionKind:
     measured: str = ""
     money: str = ""  # MONEY or MONEY_USD: "how many" asks for an amount of money (in dollars)
     period: bool = False  # a "when" question for a period, from when to when: two years or dates
+    contact: str = ""  # "email" or "phone": the answer writes an email address or a telephone number
 
     def satisfied_by(self, text: str, question: str = "", context: str = "", scope: str = "") -> bool:
         """Does a passage hold what this kind of question needs (a date, a number, a name ...)? A
@@ -87,6 +88,8 @@ class QuestionKind:
         `context`: the passage's section and list introduction (the subject of a sentence that
         names none); `scope`: the text around the passage (its chunk)."""
         folded = _folded(text)
+        if self.contact and (_EMAIL if self.contact == "email" else _PHONE).search(text) is None:
+            return False
         if self.kind in FACT_KINDS and question and not same_year(folded, fold(question)):
             return False
         if self.kind in ("how-many", "when", "how-long") and question:
@@ -158,7 +161,7 @@ def located_only(text: str, folded_question: str) -> bool:
     padded = f" {_word_line(folded_question)} "
     shared: dict[str, bool] = {}
     for start, name in name_runs(text):
-        if name in EVERYWHERE or len(name) < 3 or f" {name} " not in padded:
+        if name in EVERYWHERE or " " not in name or f" {name} " not in padded:
             continue
         asked_at = padded.index(f" {name} ")
         if _located(padded[:asked_at]):
@@ -198,7 +201,8 @@ def new_place(text: str, folded_question: str) -> bool:
 # offices a "who" question may ask about (folded); a title with one of the modifiers before it is
 # another office: "Vice Chairman" does not answer "who is the chairman", nor "Ban Bí thư" (the
 # Secretariat) "who is the secretary"
-_OFFICES = ("editor in chief", "tong bien tap", "chu tich", "giam doc", "bi thu", "bo truong", "truong ban",
+_OFFICES = ("editor in chief", "tong bien tap", "chu tich", "giam doc", "bi thu", "bo truong", "truong ban", "thu tuong",
+            "prime minister",
             "dai su", "tong lanh su", "lanh su", "ambassador", "consul general", "consul", "mayor", "governor",
             "chairman", "chairwoman", "director", "secretary", "president", "minister", "chief", "head")
 _MODIFIERS = {"vice", "deputy", "pho", "ban", "assistant", "former", "nguyen", "under"}
@@ -414,8 +418,13 @@ def _vi_subject(words: list[str]) -> str:
     if i + 2 < len(words) and words[i] in _VI_QUALIFIERS:
         i += 1
     pair = words[i:i + 2]
-    if len(pair) < 2 or pair[0] in _MEASURES or pair[1] in _VI_NOT_NOUN or len(pair[0]) < 2:
+    if len(pair) < 2 or pair[0] in _MEASURES or len(pair[0]) < 2:
         return ""
+    if pair[1] in _VI_NOT_NOUN:
+        # folded, "cơ" is "có": "lương cơ sở" is read with its third syllable
+        if pair[1] != "co" or i + 2 >= len(words) or words[i + 2] in _VI_NOT_NOUN:
+            return ""
+        pair = words[i:i + 3]
     return " ".join(pair)
 
 
@@ -579,8 +588,10 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
       "thoi gian nao", "ngay bao nhieu", "thang may", "ngay may", "nam may", "mung may")),
     ("how-many", ("how many", "how much", "what percentage", "what percent", "what share", "what proportion",
                   "how big", "how large", "what size", "number of", "what rate", "what is the rate",
-                  "tax rate", "how many percent", "total area", "land area", *_EN_QUANTITIES),
-     ("bao nhieu", "may", "ty le", "phan tram", "bao rong", "con so", "muc thue", "thue suat", "so luong")),
+                  "tax rate", "how many percent", "total area", "land area", "capacity", "throughput",
+                  *_EN_QUANTITIES),
+     ("bao nhieu", "may", "ty le", "phan tram", "bao rong", "con so", "muc thue", "thue suat", "so luong",
+      "cong suat")),
     ("who", ("who", "whom", "whose", "which official", "which agency", "which body", "which authority",
              "which department", "which office", "which company", "which firm", "what is the name of", "whats the name of", "name of the"),
      ("ai", "nguoi nao", "co quan nao", "don vi nao", "vi nao", "ten la gi", "ten gi", "ho ten", "cong ty nao",
@@ -620,6 +631,20 @@ _VI_PLURAL = re.compile(r"\b(nhung|cac)\b.*\b(gi|nao)\b"
 
 
 def question_kind(question: str, language: str) -> QuestionKind:
+    kind = _question_kind(question, language)
+    folded = fold(question)
+    contact = "email" if _EMAIL_ASKED.search(folded) else "phone" if _PHONE_ASKED.search(folded) else ""
+    return replace(kind, contact=contact) if contact else kind
+
+
+# an email address or a telephone number asked for: only a passage that writes one answers
+_EMAIL_ASKED = re.compile(r"\b(e-?mail|thu dien tu)\b")
+_PHONE_ASKED = re.compile(r"\b(phone|telephone|hotline|fax|dien thoai|so dt|sdt|duong day nong)\b")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_PHONE = re.compile(r"(?:\+?\d[\d .()-]{6,}\d)")
+
+
+def _question_kind(question: str, language: str) -> QuestionKind:
     words = re.findall(r"[0-9a-z%]+", fold(question))
     folded = " " + " ".join(words) + " "
     folded = folded.replace(" what s ", " what is ").replace(" whats ", " what is ")

@@ -254,6 +254,9 @@ def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, qu
     ("Ai là tổng biên tập Cổng thông tin điện tử Hải Phòng?", "Trần Huy Kiên"),  # "Tổng biên tập: <holder>"
     ("how many deputies voted for res 226 in the NA?", "447"),
     ("Chương trình hành động 01/CTr-UBND áp dụng từ năm nào đến năm nào?", "2023-2028"),  # a period
+    # the article's opening sentence says when, and which period, rather than a later one with a date
+    ("when did HP publish the econ diplomacy action program", "March 27, 2023"),
+    ("What period does the economic diplomacy action programme cover?", "2023-2028"),
     # members named beside the category, or pointed back to ("các sự kiện quy mô lớn này")
     ("Which economic zones is the free trade zone linked to?", "Southern Coastal"),
     ("Năm 2025 Hải Phòng tổ chức những sự kiện lớn nào?", "ABAC 3"),

@@ -34,6 +34,10 @@ DENSE_ORIGIN = 0.80
 RANK_PENALTY = 0.04  # per place down the retrieval ranking
 KIND_MISS_PENALTY = 0.35  # the unit lacks what the question's kind needs (a date, a number ...)
 PERSON_BONUS = 0.2  # a "who" question, and the unit names a person
+# a news article's opening sentence carries its key facts (when, the document's number, its period):
+# for such a question it counts a little more than a later sentence that shares as many words
+LEDE_BONUS = 0.25
+LEDE_KINDS = ("when", "how-many", "how-long")
 # A list question is answered by an enumeration (a list, or a sentence that enumerates after a colon
 # or between semicolons) about its subject; a sentence that only repeats the question's words
 # ("... the special mechanisms of Resolution 226 ...") mentions the subject without answering.
@@ -137,6 +141,7 @@ class Reader:
         # each document's opening: its first units that say something (not about the document
         # itself, not a list's bare introduction), in reading order
         self._lede: dict[str, list[int]] = {}
+        self._opening: set[int] = set()  # the first sentence of each document
         self._previous: dict[int, int] = {}  # a sentence -> the sentence before it in its document
         self._next: dict[int, int] = {}  # ... and the one after it
         # a unit as its years are read (folded): its text, its document's title and year of publication
@@ -158,6 +163,8 @@ class Reader:
             self._next.update(zip(sentences, sentences[1:], strict=False))
             self._lede[doc] = [n for n in ordered if not units.units[n].about_document
                                and units.units[n].kind in ("sentence", "list")][:LEDE_UNITS]
+            if self._lede[doc] and self.units.units[self._lede[doc][0]].kind == "sentence":
+                self._opening.add(self._lede[doc][0])
         # a sentence that opens with a pronoun ("He emphasized that ...") is about the subject of the
         # sentence before it: that sentence's words count as its context
         self._antecedent_terms = {n: units.terms[b] for n, b in self._previous.items()
@@ -250,6 +257,8 @@ class Reader:
                 score -= KIND_MISS_PENALTY  # "năm 2026": a sentence of the 2023 plan does not answer
             if q.kind.kind == "who" and PERSON.search(unit.text):
                 score += PERSON_BONUS
+            if satisfies and q.kind.kind in LEDE_KINDS and n in self._opening:
+                score += LEDE_BONUS
             if listing and (unit.kind == "list" or inline_items(unit.text)):
                 if q.head:  # the question names what it lists: an enumeration of that
                     score += LIST_BONUS + HEAD_BONUS if _names_head(q.head, self._heading_terms(unit)) else 0.0

@@ -247,6 +247,8 @@ def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, qu
     ("Dự án cảng biển vốn từ bao nhiêu tỷ đồng thì UBND thành phố chấp thuận chủ trương đầu tư?", "2.300 tỷ đồng"),
     ("Trụ sở Cổng thông tin Hải Phòng ở đâu?", "18 Hoàng Diệu"),
     ("When did Resolution 226 take effect?", "1 July 2025"),  # "It took effect ...": the title names it
+    # what the city will focus on is the run of sentences that says so
+    ("Năm 2026 thành phố sẽ tập trung vào những việc gì về đối ngoại?", "nhà đầu tư chiến lược"),
     # a web address is a site, an office address a street
     ("Where is the official text of Resolution 226 published online?", "thuvienphapluat.vn"),
     ("What is the office address of the Hai Phong Portal?", "18 Hoang Dieu"),
@@ -310,6 +312,7 @@ def test_a_sentence_opening_with_he_comes_with_the_sentence_that_names_him(assis
 @pytest.mark.parametrize("question,person", [
     ("Who attended the external relations review conference?", "Ngo Le Van"),
     ("hoi nghi tong ket doi ngoai 2025 co nhung ai tham du", "Ngô Lê Văn"),
+    ("who was at the foreign affairs review meeting on 6 January?", "Ngo Le Van"),  # "was at": attended
 ])
 def test_who_attended_names_the_people(assistant: Assistant, question: str, person: str) -> None:
     """Not the sentence that says who held the conference, but the one that names who came."""

@@ -51,8 +51,15 @@ PERSON = re.compile(
     r"|\b(?:Chairman|Chairwoman|Minister|Director|Secretary|President|Editor-in-chief|Chief of staff|Chủ tịch|"
     r"Thứ trưởng|Bộ trưởng|Giám đốc|Tổng biên tập|Chánh Văn phòng|Bí thư)\b[^.;]{0,40}?"
     r"\b[A-ZĐ][\wÀ-ỹ]+\s+[A-ZĐ][\wÀ-ỹ]+\s+[A-ZĐ][\wÀ-ỹ]+")
-_PLACE = re.compile(r"\b(at|in|on|near) (the )?[A-Z]|\b(center|centre|hall|island|district|commune|ward|port|park|"
-                    r"street|zone|province|city)\b|https?://|\bwww\.", re.IGNORECASE)
+# a place in an English passage: a preposition before a name ("in Chan Hung", "at the City Convention
+# Center"), a kind of place next to a name ("Cat Hai island", "Hong Bang district"), an event it
+# happened at ("at the investment conference"), an address or a link. A kind of place alone is
+# none: "port-logistics areas" says what, not where.
+_PLACE_KINDS = r"(?:[Cc]ent(?:er|re)|[Hh]all|[Ii]sland|[Dd]istrict|[Cc]ommunes?|[Ww]ard|[Pp]ort|[Pp]arks?|[Ss]treet|[Zz]ones?|[Pp]rovince|[Cc]ity)"
+_PLACE = re.compile(r"\b(?:[Aa]t|[Ii]n|[Oo]n|[Nn]ear) (?:the )?[A-Z]|\b(?!(?:The|This|That|A|An|Its|Their)\b)[A-Z][\w-]*\s+"
+                    + _PLACE_KINDS + r"\b|\b"
+                    + _PLACE_KINDS + r"\s+(?:of\s+)?[A-Z]|\b[Aa]t (?:the |a |an )?(?:[\w-]+ ){0,3}(?:conference|meeting|"
+                    r"ceremony|event|session|forum|summit|festival|exhibition)\b|https?://|\bwww\.")
 # a place in a Vietnamese passage: a preposition or a kind of place before a name ("tại Trung tâm Hội
 # nghị", "ở quận Hồng Bàng", "xã Chấn Hưng", "trên đảo Cát Hải"; "tại" before anything: "tại hội
 # nghị xúc tiến đầu tư"), an address or a link. The bare
@@ -620,7 +627,8 @@ VI_CUE_PAIRS = frozenset(cue for _kind, _en, vi in _CUES for cue in vi if len(cu
 _PERSON_ASKED = re.compile(r"\b(" + "|".join((
     *_OFFICES, "chairmen", "chair", "chairs", "chaired", "heads", "headed", "editor", "leader", "thu truong",
     "lanh dao", "nguoi dung dau", "dung dau", "signed", "sign", "signatory", "ky",
-    "attended", "attend", "attends", "attending", "participated", "took part", "tham du")) + r")\b")
+    "attended", "attend", "attends", "attending", "participated", "took part", "tham du", "was at", "were at",
+    "was there", "were there", "present at", "co mat")) + r")\b")
 _EN_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|will|has|have|was|were|should|must|may)\b")
 _VI_YES_NO = re.compile(r"\bco\b.*\bkhong\s*$")
 # "what incentives", "which events": a plural noun after what/which asks for a list

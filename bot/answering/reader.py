@@ -104,9 +104,9 @@ def _names_head(head: frozenset[str], heading: frozenset[str]) -> bool:
 _WORD = re.compile(r"\w+")
 # a list asked of what someone said: requests, tasks, what to focus on (folded)
 _SPEECH_ASKED = re.compile(r"\b(ask|asked|asks|request|requests|requested|urge|urged|call(?:ed)? (?:on|for)|propos\w*|"
-                           r"direct(?:ed|ions?|ives?)|recommend\w*|emphasi[sz]\w*|want|wanted|expect\w*|focus|tasks?|"
-                           r"de nghi|yeu cau|de xuat|chi dao|nhan manh|muon|mong muon|kien nghi|nhiem vu|trong tam|"
-                           r"ky vong)\b")
+                           r"direct(?:ed|ions?|ives?)|recommend\w*|emphasi[sz]\w*|want|wanted|expect\w*|focus\w*|tasks?|"
+                           r"priorit(?:y|ies)|de nghi|yeu cau|de xuat|chi dao|nhan manh|muon|mong muon|kien nghi|"
+                           r"nhiem vu|trong tam|tap trung|uu tien|ky vong)\b")
 
 
 def _goes_on(before: str, text: str) -> bool:

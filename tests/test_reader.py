@@ -249,6 +249,11 @@ def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, qu
     ("When did Resolution 226 take effect?", "1 July 2025"),  # "It took effect ...": the title names it
     # what the city will focus on is the run of sentences that says so
     ("Năm 2026 thành phố sẽ tập trung vào những việc gì về đối ngoại?", "nhà đầu tư chiến lược"),
+    # "how many key contents": the list of them is the answer, its items the count
+    ("chuong trinh hanh dong ngoai giao kinh te 2023 co may noi dung trong tam", "Xây dựng hệ thống giải pháp"),
+    ("I'm thinking of setting up a factory in the Hai Phong FTZ. What tax breaks would I get?",
+     "Corporate income tax"),  # the factory is the investor's project
+    ("Where can I read the full text of Resolution 226?", "thuvienphapluat.vn"),
     # a web address is a site, an office address a street
     ("Where is the official text of Resolution 226 published online?", "thuvienphapluat.vn"),
     ("What is the office address of the Hai Phong Portal?", "18 Hoang Dieu"),

@@ -43,8 +43,11 @@ DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|
 # names and offices: capitalised words after the first, titles, organisations
 _TITLES = re.compile(r"\b(mr|mrs|ms|dr|minister|chairman|chairwoman|chair|director|president|secretary|deputy|"
                      r"committee|council|department|ministry|authority|government|embassy|assembly|"
-                     r"ong|ba|chu tich|bo truong|thu truong|giam doc|uy ban|hoi dong|so|bo|chinh phu|"
+                     r"chu tich|bo truong|thu truong|giam doc|uy ban|hoi dong|chinh phu|"
                      r"quoc hoi|dai su quan|ban quan ly)\b")
+# ... and, read with their marks, "Sở", "Bộ", "ông", "bà" before a name: folded, "so" is also "số"
+# (number), "bo" the "bộ" of "cán bộ", "ba" three
+_TITLES_VI = re.compile(r"(?<!\w)(?:Sở|Bộ|ông|bà|Ông|Bà)\s+(\w)")
 # a person: "Mr. Ngo Le Van", "ông Hoàng Minh Cường", "Chairman Tran Thanh Man", "Tổng biên tập: ... Trần Huy Kiên"
 PERSON = re.compile(
     r"\b(?:Mr|Mrs|Ms|Dr|ông|bà|Ông|Bà)\.?\s+[A-ZĐÀ-Ỹ][\wÀ-ỹ]+"
@@ -121,7 +124,7 @@ class QuestionKind:
                 return False
             if not self.counted or (" " in self.counted) != has_vietnamese_marks(text):
                 return True
-            return _counts(folded, self.counted) if self.attached else _mentions(folded, self.counted)
+            return _counts(folded, self.counted) if self.attached else mentions(folded, self.counted)
         if self.kind == "how-long":
             return DURATION.search(folded) is not None
         if self.kind == "who":
@@ -129,7 +132,8 @@ class QuestionKind:
                 return _names_issuer(folded, self.issuer_of)
             if self.person:
                 return PERSON.search(text) is not None and (not self.office or _holds_office(folded, self.office))
-            return _TITLES.search(folded) is not None or _capitalised_run(text)
+            return (_TITLES.search(folded) is not None or _capitalised_run(text)
+                    or any(m.group(1).isupper() for m in _TITLES_VI.finditer(text)))
         if self.kind == "where":
             asked = fold(question)
             if _WEB_ASKED.search(asked):  # "the web address", "đăng ở trang nào": a site
@@ -178,7 +182,8 @@ def located_only(text: str, folded_question: str) -> bool:
 
 
 # a question for a site on the web, or for premises; and what answers each
-_WEB_ASKED = re.compile(r"\b(web|website|url|link|online|trang nao|trang web|dang o dau|dang tren|xem o dau|doc o dau)\b")
+_WEB_ASKED = re.compile(r"\b(web|website|url|link|online|read|full text|original text|trang nao|trang web|dang o dau|"
+                        r"dang tren|xem o dau|doc o dau|toan van|van ban goc|ban goc)\b")
 _PREMISES_ASKED = re.compile(r"\b(office|offices|headquarters|premises|street|tru so|van phong|dia chi)\b")
 _WEB = re.compile(r"https?://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.(?:vn|com|org|net|gov|int|info)\b", re.IGNORECASE)
 _STREET = re.compile(r"\d+\s+\w|\b(street|road|district|ward|duong|pho|phuong|quan|huyen|xa)\s+\w")
@@ -464,7 +469,7 @@ def _counts(folded: str, counted: str) -> bool:
     return False
 
 
-def _mentions(folded: str, counted: str) -> bool:
+def mentions(folded: str, counted: str) -> bool:
     """The passage names what is counted (an English noun by its stem, Vietnamese words as written)."""
     if " " in counted or not counted.isascii():
         return re.search(rf"\b{re.escape(counted)}\b", folded) is not None
@@ -569,16 +574,9 @@ def _folded(text: str) -> str:
 
 
 def _capitalised_run(text: str) -> bool:
-    words = text.split()
-    run = 0
-    for i, word in enumerate(words):
-        if i > 0 and word[:1].isupper() and any(c.isalpha() for c in word):
-            run += 1
-            if run >= 2:
-                return True
-        else:
-            run = 0
-    return False
+    """Two capitalised words in a row after the first word (a name or an organisation), other than
+    the city or the country ("Hải Phòng" names no one who did something)."""
+    return any(start > 0 and " " in name and name not in EVERYWHERE for start, name in name_runs(text))
 
 
 # (kind, English cues, Vietnamese cues), matched on folded words; the first kind that matches wins.

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.answering.question import FACT_KINDS, PERSON, YEAR, AnalysedQuestion, same_year
+from bot.answering.question import FACT_KINDS, PERSON, YEAR, AnalysedQuestion, mentions, same_year
 from indexer.search import SearchResult
 from indexer.text import fold
 from indexer.unit_index import UnitIndex, analyse
@@ -92,6 +92,12 @@ _GOES_ON = re.compile(r"^\s*(?:he|she|they|it|the focus|the priority|in addition
 _PRONOUN_EN = re.compile(r"^\s*(he|she|they|his|her|their)\b", re.IGNORECASE)
 _POINTS_BACK_VI = re.compile(r"^\s*(đây|điều này|việc này|những|các|nhờ đó|qua đó|từ đó)\b[^,.;:]{0,40}?\bnày\b"
                              r"|^\s*(đây|điều này|việc này|nhờ đó|qua đó|từ đó)\b", re.IGNORECASE)
+
+
+def lists_counted(unit: Unit, counted: str) -> bool:
+    """Is this list an enumeration of what a "how many" question counts ("có mấy nội dung trọng
+    tâm" and "gồm các nội dung trọng tâm sau:")? Then its number of items is the answer."""
+    return len(unit.items) >= 2 and mentions(fold(f"{unit.intro} {unit.section}"), counted)
 
 
 def _names_head(head: frozenset[str], heading: frozenset[str]) -> bool:
@@ -226,11 +232,14 @@ class Reader:
             for n in self.units.units_of([result.chunk_id]):
                 n = self._counterpart(n, q.language)
                 rank_of.setdefault(n, rank)
-        # a whole list answers a list or overview question; anything else is answered by the item
+        # a whole list answers a list or overview question, and "how many X" when it lists the X (its
+        # items are the count); anything else is answered by the item
+        counts_items = q.kind.kind == "how-many" and q.kind.attached and bool(q.kind.counted)
         whole_lists = q.kind.kind in ("list", "overview")
         candidates = [n for n in rank_of if not self.units.units[n].about_document
                       and self.units.units[n].kind != "intro"
-                      and (whole_lists or self.units.units[n].kind != "list")]
+                      and (whole_lists or self.units.units[n].kind != "list"
+                           or (counts_items and lists_counted(self.units.units[n], q.kind.counted)))]
         if not candidates:
             return Reading((), False, 0.0, 0.0, 0)
         dense = self.units.vectors[candidates] @ q_vec
@@ -245,7 +254,10 @@ class Reader:
             unit = self.units.units[n]
             text_cov, ctx_cov = self._lexical(q, n, spread)
             best_lex = max(best_lex, ctx_cov)
-            satisfies = q.kind.satisfied_by(unit.text, q.text, self._context[n], self._scope[n]) and (
+            # a list a "how many" question counts the items of is its answer (kept above only if so)
+            satisfies = (unit.kind == "list" and counts_items) or q.kind.satisfied_by(
+                unit.text, q.text, self._context[n], self._scope[n])
+            satisfies = satisfies and (
                 not q.names or any(f" {name} " in self._about[n] for name in q.names))
             listing = q.kind.kind == "list"
             score = ((W_TEXT_LIST if listing else W_TEXT) * text_cov + W_CONTEXT * ctx_cov

@@ -58,6 +58,7 @@ FOLLOWUPS = DATA / "followups.jsonl"
 # set name -> (its questions, its conversations) for the rounds written after round 1
 ROUNDS = {
     "heldout": (DATA / "answer_round8.jsonl", DATA / "followups_round8.jsonl"),
+    "round8": (DATA / "answer_round8.jsonl", DATA / "followups_round8.jsonl"),
     "round7": (DATA / "answer_round7.jsonl", DATA / "followups_round7.jsonl"),
     "round6": (DATA / "answer_round6.jsonl", DATA / "followups_round6.jsonl"),
     "round5": (DATA / "answer_round5.jsonl", DATA / "followups_round5.jsonl"),

@@ -139,6 +139,7 @@ class UnitIndex:
     chunk_text: dict[str, str] = field(default_factory=dict)
     _pairs: frozenset[str] | None = field(default=None, repr=False)
     _names: tuple[tuple[str, ...], str] | None = field(default=None, repr=False)
+    _editions: dict[str, set[str]] | None = field(default=None, repr=False)
 
     def folded_pairs(self) -> frozenset[str]:
         """Every two adjacent words of the passages, folded, stop words included ("co quan" for
@@ -150,6 +151,20 @@ class UnitIndex:
                 out.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
             self._pairs = frozenset(out)
         return self._pairs
+
+    def editions(self) -> dict[str, set[str]]:
+        """The years the passages write right after a capitalised name ("Techfest 2022",
+        "Conference 2025"), by the name's last word: what editions of a yearly event they report."""
+        if self._editions is None:
+            found: dict[str, set[str]] = defaultdict(set)
+            for text in self.chunk_text.values():
+                for _start, run in name_runs(text):
+                    words = re.findall(r"[0-9a-z]+", run)
+                    if len(words) >= 2 and re.fullmatch(r"(?:19|20)\d\d", words[-1]) and not words[-2].isdigit() \
+                            and words[-2] not in STOPWORDS and words[-2] not in _DATE_WORDS:
+                        found[words[-2]].add(words[-1])
+            self._editions = dict(found)
+        return self._editions
 
     def names_in(self, folded_question: str) -> tuple[str, ...]:
         """The proper names of the passages a folded question writes: the longest parts of the

@@ -235,6 +235,10 @@ def test_follow_ups_through_ask_chat_keep_the_conversation(built_index: Path, tm
     "lach huyen port yearly capacity?",  # the port is only where part of the zone lies
     "Ai là chủ đầu tư khu công nghiệp Nam Đình Vũ?",
     "Mức lương cơ sở hiện nay là bao nhiêu?",  # "lương cơ sở" is in no passage
+    # the next meeting is still to come; the documents report the last one
+    "When is the next ABAC meeting going to be held?",
+    "hoi nghi abac tiep theo to chuc o dau",
+    "when was techfest 2023 in hai phong",  # the documents report Techfest 2022 only
 ])
 def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, question: str) -> None:
     answer = assistant.answer(question)
@@ -249,6 +253,9 @@ def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, qu
     ("When did Resolution 226 take effect?", "1 July 2025"),  # "It took effect ...": the title names it
     # what the city will focus on is the run of sentences that says so
     ("Năm 2026 thành phố sẽ tập trung vào những việc gì về đối ngoại?", "nhà đầu tư chiến lược"),
+    ("thanh pho quan ly bao nhieu cay so duong thuy noi dia", "489,2 km"),  # "cây số" is km
+    # the sentence that best matches lacks the people; the one after it names them
+    ("who was at the conference on January 6?", "Ngo Le Van"),
     # "how many key contents": the list of them is the answer, its items the count
     ("chuong trinh hanh dong ngoai giao kinh te 2023 co may noi dung trong tam", "Xây dựng hệ thống giải pháp"),
     ("I'm thinking of setting up a factory in the Hai Phong FTZ. What tax breaks would I get?",

@@ -284,7 +284,7 @@ class Assistant:
         expansion = self.engine.expand(q.plain)
         same = bool(reading.quotes) and str(reading.quotes[0].meta.get("language", "")) == q.language
         unseen = unseen_words(q.plain, q.language, gen.units, df, expansion, same_language_passages=same)
-        verdict = refusal.judge(q, reading, coverage, offdomain, df, expansion, unseen, context)
+        verdict = refusal.judge(q, reading, coverage, offdomain, df, expansion, unseen, context, gen.units.editions())
         if unseen.concepts or unseen.names:
             verdict.signals["unseen"] = ", ".join((*unseen.concepts, *unseen.names))  # type: ignore[assignment]
         return verdict

@@ -227,7 +227,7 @@ _NOT_ORGANISATION = {"the", "of", "a", "an", "is", "was", "who", "la", "ai", "te
 _MEASURES = {"ha", "hectare", "hectar", "km", "km2", "m2", "phan", "usd", "vnd", "dong", "ty", "trieu", "nghin",
              "nam", "thang", "ngay", "lan", "nguoi", "percent", "percentag", "year", "month", "day", "time",
              "dollar", "billion", "million", "thousand", "squar", "%", "tan", "kg", "met", "lit", "tonn", "ton",
-             "meter", "metr", "kilomet", "teu", "gio", "hour", "minut", "phut", "muc", "level"}
+             "meter", "metr", "kilomet", "teu", "gio", "hour", "minut", "phut", "muc", "level", "cay"}
 
 
 _EN_VERBS = {"got", "get", "gets", "were", "was", "are", "is", "have", "has", "had", "did", "do", "does", "received",
@@ -606,6 +606,7 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
                "headquarters", "located", "which commune", "which communes", "which district", "which province",
                "which island"),
      ("o dau", "tai dau", "noi nao", "dia diem", "cho nao", "vi tri", "dia diem nao", "dia chi", "tru so",
+      "tinh nao", "que o", "que quan",
       "xa nao", "phuong nao", "quan nao", "huyen nao", "nam o")),  # not "dao nao": "lãnh đạo nào"
     ("list", ("which", "what are", "what were", "list", "name the", "what kinds", "what types", "what sorts",
               "main points", "key contents", "key points", "main contents", "main tasks", "key tasks",
@@ -615,7 +616,8 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
       "gom gi", "co gi", "nhung diem", "cac diem", "nhung muc", "cac muc")),
     ("yes-no", ("is it true", "is there", "are there"),
      ("phai khong", "duoc khong", "co phai", "hay khong", "dung khong", "chua")),
-    ("overview", ("what is", "tell me about", "explain", "overview", "summary", "summarise", "summarize",
+    ("overview", ("what is", "tell me about", "explain", "overview", "summary", "summarise", "summarize", "rundown",
+                  "run down", "lowdown", "recap", "gist",
                   "describe", "what about"),
      ("la gi", "gioi thieu", "tom tat", "noi ve", "cho biet ve", "the nao", "ra sao", "nhu the nao")),
 )
@@ -732,7 +734,7 @@ help helps helped try tries tried use used using find found look looking see see
 itself themselves himself herself yourself ourselves myself anyone someone something anything everything
 one ones chunk chunks portion portions piece pieces bit bits
 pls plz thx thanks max min info ok okay hi hello hey case cases both title titles functional
-re regarding concerning provide provides stipulate stipulates anything
+re regarding concerning provide provides stipulate stipulates anything gimme rundown lowdown recap gist
 """.split())  # noqa: SIM905 (a word list reads best as text)
 
 # Words and Vietnamese two-syllable words that frame a question rather than name what it is about
@@ -746,7 +748,8 @@ QUESTION_FRAME = frozenset([
 # "in a nutshell" (stemmed as the unit index stems)
 QUESTION_FRAME = QUESTION_FRAME | frozenset(stem(w) for w in (
     "percent", "percentage", "nutshell", "details", "information", "summary", "total", "re", "regarding",
-    "concerning", "provide", "provides", "stipulate", "stipulates", "anything",
+    "concerning", "provide", "provides", "stipulate", "stipulates", "anything", "gimme", "rundown", "lowdown",
+    "recap", "gist",
     "altogether", "combined", "approximately", "roughly", "figure", "figures", "number"))
 QUESTION_FRAME_PAIRS = frozenset([
     "noi_dung", "thong_tin", "cho_biet", "liet_ke", "tom_tat", "gioi_thieu", "cu_the", "hien_nay", "nhu_the",

@@ -316,6 +316,12 @@ class Reader:
         top = scored[0]
         limit = MAX_QUOTES.get(q.kind.kind, DEFAULT_MAX_QUOTES)
         chosen = [top]
+        if q.kind.kind in FACT_KINDS and not top.satisfies:
+            # the sentence that best matches the question lacks the fact asked; the one right after it
+            # often gives it ("... held a conference on January 6." "Attending the conference were Mr. ...")
+            after = next((x for x in scored if x.index == self._next.get(top.index)), None)
+            if after is not None and after.satisfies:
+                chosen.append(after)
         margin = STRICT_FOLLOW_MARGIN if q.kind.kind in STRICT_KINDS else FOLLOW_MARGIN
         # a list or overview answer quotes more of the leading document, unless the leading quote is
         # itself the whole list

@@ -267,6 +267,32 @@ def _restated(head: list[str], asked: set[str], reading: Reading, vietnamese: bo
     return not any(_NAMES_JOINED.search(x.unit.text) for x in reading.quotes if x not in restating)
 
 
+# "the next ABAC meeting", "hội nghị ... tiếp theo": the question asks about an event still to come
+_NEXT_ASKED = re.compile(r"\b(next|upcoming|coming|following|future)\s+(?:\w+\s+){0,2}?(meeting|conference|event|session|"
+                         r"edition|summit|forum|festival|abac|techfest|round)\b|\b(hoi nghi|su kien|ky hop|le hoi|dien dan)"
+                         r"(?:\s+\w+){0,4}?\s+(tiep theo|sap toi|ke tiep|lan toi|lan sau|toi day)\b")
+_FUTURE_SAID = re.compile(r"\b(next|upcoming|will|shall|plans?|planned|scheduled|se|sap|tiep theo|ke tiep|du kien)\b")
+
+
+def next_unanswered(q: AnalysedQuestion, reading: Reading) -> str:
+    """The event to come a question asks about ("the next ABAC meeting"), when no quote speaks of
+    anything to come: a report of the last one does not say when or where the next is."""
+    match = _NEXT_ASKED.search(fold(q.text))
+    if match is None or any(_FUTURE_SAID.search(fold(x.unit.text)) for x in reading.quotes):
+        return ""
+    return match.group(0)
+
+
+def other_edition(q: AnalysedQuestion, editions: dict[str, set[str]]) -> str:
+    """A yearly event the question names with a year the documents do not give it ("Techfest
+    2026", when they report Techfest 2022): `editions` maps a name to the years written after it."""
+    words = re.findall(r"[0-9a-z]+", fold(q.plain))
+    for i, word in enumerate(words[1:], 1):
+        if YEAR.fullmatch(word) and words[i - 1] in editions and word not in editions[words[i - 1]]:
+            return f"{words[i - 1]} {word}"
+    return ""
+
+
 def other_years(q: AnalysedQuestion, reading: Reading, context: Sequence[str] = ()) -> list[str]:
     """Years the question names that no quoted passage mentions (its text, section or title, the year
     its document was published, or a period holding the year): "the 2024 conference" is not the
@@ -283,9 +309,17 @@ def other_years(q: AnalysedQuestion, reading: Reading, context: Sequence[str] = 
     return sorted(asked - seen)
 
 
+def cites_figure(q: AnalysedQuestion, df: dict[str, int]) -> bool:
+    """Does the question quote a figure of the documents ("phần 2.923 ha", "the 447 votes")? A
+    number of three digits or more that is no year ties it to what they report."""
+    return any(df.get(n, 0) and not YEAR.fullmatch(n) for n in re.findall(r"\d[\d.,]{2,}\d|\d{3,}", q.text))
+
+
 def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: float,
-          df: dict[str, int], expansion: Expansion, unseen: Unseen, context: Sequence[str] = ()) -> Verdict:
-    """`context`: the text of the passages the quotes come from."""
+          df: dict[str, int], expansion: Expansion, unseen: Unseen, context: Sequence[str] = (),
+          editions: dict[str, set[str]] | None = None) -> Verdict:
+    """`context`: the text of the passages the quotes come from; `editions`: the years the documents
+    write after each yearly event's name (see `other_edition`)."""
     signals = {"coverage": round(coverage, 3), "dense": round(reading.best_dense, 3),
                "offdomain": round(offdomain, 3), "lexical": round(reading.best_lexical, 3),
                "unseen_concepts": len(unseen.concepts), "unseen_names": len(unseen.names)}
@@ -297,6 +331,9 @@ def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: flo
     articles = unknown_articles(q.plain, df)
     if articles:
         return Verdict(False, f"asks about {', '.join(articles)}, which no document quotes", signals)
+    edition = other_edition(q, editions or {})
+    if edition:
+        return Verdict(False, f"asks about {edition}, which no document mentions", signals)
     years = other_years(q, reading, context)
     if years:
         return Verdict(False, f"asks about {', '.join(years)}, which the passages found do not cover", signals)
@@ -306,6 +343,9 @@ def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: flo
     category = category_unlisted(q, reading)
     if category:
         return Verdict(False, f"the passages mention {category} without listing them", signals)
+    coming = next_unanswered(q, reading)
+    if coming:
+        return Verdict(False, f"asks about {coming}, which the passages found do not cover", signals)
     outside = outside_unanswered(q, reading)
     if outside:
         return Verdict(False, f"asks about {outside}, which the passages found do not cover", signals)
@@ -326,7 +366,7 @@ def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: flo
     loose = q.language == "vi" and not has_vietnamese_marks(q.text) and len(pairs) >= 1 \
         and not any(df.get(t, 0) for t in pairs)
     signals["pairs_found"] = not loose
-    strong = coverage >= STRONG_COVERAGE and not loose
+    strong = (coverage >= STRONG_COVERAGE and not loose) or (coverage >= MIN_COVERAGE and cites_figure(q, df))
     if offdomain - reading.best_dense > MAX_OFFDOMAIN_MARGIN and not strong:
         return Verdict(False, "closer to off-domain questions", signals)
     if coverage < MIN_COVERAGE:

@@ -47,7 +47,7 @@ GENERIC_VI = frozenset(fold(w) for w in (
     "như vậy", "hiện tại", "chính xác", "chi tiết", "nội dung", "thông tin", "trường hợp", "quy định", "được biết",
     "cho biết", "điều gì", "việc gì", "tất cả", "toàn bộ", "chủ yếu", "đặc biệt", "quan trọng", "mới nhất",
     "bây giờ", "sắp tới", "đầu tiên", "cuối cùng", "loại hình", "hình thức", "số hiệu", "ý nghĩa", "mục đích",
-    "tổng cộng", "sơ qua", "sơ lược", "giới thiệu", "chức vụ", "chức danh", "chế độ",
+    "tổng cộng", "sơ qua", "sơ lược", "giới thiệu", "chức vụ", "chức danh", "chế độ", "cái gì", "cái nào",
 ))
 
 
@@ -185,8 +185,9 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
         def claims(neighbour: str, pair: str) -> bool:
             """Does `neighbour` take the syllable beside it into `pair` ("hai_phong")?"""
             spaced = pair.replace("_", " ")
-            return neighbour not in VI_STOPWORDS and bool(df.get(pair, 0) or spaced in pairs_seen
-                                                          or spaced in GENERIC_VI)
+            # a framing word claims its syllable even when the other is a function word ("cái | gì")
+            return spaced in GENERIC_VI or (neighbour not in VI_STOPWORDS and bool(df.get(pair, 0)
+                                                                                 or spaced in pairs_seen))
 
         for i, (a, b) in enumerate(zip(syllables, syllables[1:], strict=False)):
             fa, fb = folded[i], folded[i + 1]

@@ -41,8 +41,11 @@ MAX_BARE_SYLLABLES_VI = 4  # ... in Vietnamese, content syllables (two words: "�
 # (folded, "no" and "do" are other words)
 _PRONOUN = re.compile(r"\b(it|its|they|their|them|he|him|his|she|her)\b")
 _VI_PRONOUN = re.compile(r"(?<!\w)(nó|đó|ấy|họ)(?!\w)")
-# ... typed without marks, "ông ấy", "bà ấy", "anh ấy", "chị ấy" are still unmistakable
+# ... typed without marks, "ông ấy", "bà ấy", "anh ấy", "chị ấy" are still unmistakable, as are "nó"
+# opening a question before its verb ("no duoc to chuc ...") and "that/this X" ("cong do", "hoi nghi nay")
 _VI_PRONOUN_FOLDED = re.compile(r"\b(ong|ba|anh|chi) ay\b")
+_VI_POINTS_FOLDED = re.compile(r"^no (duoc|co|la|do|nam|ap|thuoc|bat|ket|ra|se|da|con)\b"
+                               r"|\b(cai|cong|van ban|chuong trinh|hoi nghi|su kien|nghi quyet|ke hoach|chi thi) (do|nay|ay)\b")
 _BOTH = re.compile(r"\b(in both cases|both of them|ca hai)\b")
 MAX_FOLLOW_UP_WORDS = 12  # a message opening or ending as a follow-up ("thế còn ... thì sao?") may run this long
 
@@ -53,7 +56,8 @@ def looks_like_follow_up(question: str, language: str = "", known_pair: Callable
     words = tokens(question)
     if not words or len(words) > MAX_FOLLOW_UP_WORDS:
         return False
-    if _FOLLOW_UP.search(folded) or _POINTS_BACK.search(folded) or _BOTH.search(folded):
+    if _FOLLOW_UP.search(folded) or _POINTS_BACK.search(folded) or _BOTH.search(folded) \
+            or (language == "vi" and _VI_POINTS_FOLDED.search(folded)):
         return True  # "thế còn các giai đoạn triển khai thì sao?", "... in both cases?"
     if len(words) > 8:
         return False

@@ -467,6 +467,8 @@ def test_what_someone_asked_is_the_run_of_their_remarks(assistant: Assistant, qu
       "Người nhà của họ có được hưởng không?"], "gia đình"),
     # "HP-Netherlands" is two known names, not an unknown one
     (["who organised the HP-Netherlands business connection program?", "when was that?"], "November 2022"),
+    # typed without marks, "nó" opening the question points back
+    (["hoi nghi xuc tien dau tu 2025 co chu de gi", "no duoc to chuc cung voi su kien nao"], "ABAC"),
 ])
 def test_a_follow_up_without_a_subject_of_its_own_is_answered_in_context(chatting: Assistant, turns: list[str],
                                                                          fact: str) -> None:

@@ -138,7 +138,7 @@ class UnitIndex:
     chunk_terms: dict[str, frozenset[str]] = field(default_factory=dict)  # title, section and text
     chunk_text: dict[str, str] = field(default_factory=dict)
     _pairs: frozenset[str] | None = field(default=None, repr=False)
-    _names: tuple[tuple[str, ...], str] | None = field(default=None, repr=False)
+    _names: tuple[tuple[str, ...], str, str] | None = field(default=None, repr=False)
     _editions: dict[str, set[str]] | None = field(default=None, repr=False)
 
     def folded_pairs(self) -> frozenset[str]:
@@ -180,8 +180,8 @@ class UnitIndex:
                     acronym = text[start:start + 3].isupper() and len(words[0]) >= 3 if words else False
                     runs.append((" * " if acronym else " ") + " ".join(words) + " ")
             folded = " ".join(f" {' '.join(re.findall(r'[0-9a-z]+', fold(t)))} " for t in self.chunk_text.values())
-            self._names = (tuple(runs), folded)
-        runs, folded = self._names
+            self._names = (tuple(runs), folded, "".join(runs))
+        runs, folded, all_runs = self._names
         words = re.findall(r"[0-9a-z]+", folded_question)
         found: list[str] = []
         for size in range(min(5, len(words)), 0, -1):
@@ -191,10 +191,10 @@ class UnitIndex:
                 if part[0] in STOPWORDS or part[-1] in STOPWORDS or part[0].isdigit() or (
                         part[0] in _DATE_WORDS and (size == 1 or part[1].isdigit())):
                     continue
+                if name not in all_runs or any(name in f for f in found):
+                    continue
                 if size == 1 and not any(c.isdigit() for c in part[0]) \
                         and not any(r.startswith(" *" + name) for r in runs):
-                    continue
-                if any(name in f for f in found):
                     continue
                 inside = sum(r.count(name) for r in runs)
                 if inside and folded.count(name) <= inside:

@@ -146,7 +146,7 @@ class QuestionKind:
 
 EVERYWHERE = {"hai phong", "viet nam", "vietnam", "hp", "thanh pho hai phong", "hai phong city"}
 _PLACE_NOUNS = {"the", "cac", "khu", "cang", "port", "island", "dao", "xa", "phuong", "quan", "huyen", "industrial",
-                "park", "parks", "cong", "nghiep", "zone", "area", "khu vuc", "vung", "seaport", "ben"}
+                "park", "parks", "cong", "nghiep", "zone", "area", "vuc", "vung", "seaport", "ben"}
 _NEAR = {"near", "in", "at", "on", "within", "inside", "beside", "off", "gan", "tai", "o", "tren", "thuoc", "trong",
          "canh", "ven"}
 

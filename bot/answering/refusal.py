@@ -248,17 +248,18 @@ def _restated(head: list[str], asked: set[str], reading: Reading, vietnamese: bo
     restating: list[Quote] = []
     for quote in reading.quotes:
         text = quote.unit.text
-        spans = [(m.start(), m.group(0)) for m in re.finditer(r"[\w-]+", text)]
-        words = [fold(w) for _, w in spans]
+        at = [(m.start(), m.group(0)) for m in re.finditer(r"[\w-]+", text)]  # each word and where it starts
+        words = [fold(w) for _, w in at]
         if len(_qualifiers(words, head, vietnamese) & asked) < (2 if vietnamese else 1):
             continue
         for i in range(len(words) - size + 1):
             if words[i:i + size] != head:
                 continue
-            near = spans[i + size:i + size + 4] if vietnamese else spans[max(0, i - 4):i]
+            near = at[i + size:i + size + 4] if vietnamese else at[max(0, i - 4):i]
             named = any(w[:1].isupper() and fold(w) not in asked_words for _, w in near)
-            pointing = any(fold(w) in _POINTS_BACK for _, w in spans[max(0, i - 2):i + size + 5])
-            after = fold(text[spans[i + size - 1][0] + len(spans[i + size - 1][1]):])
+            pointing = any(fold(w) in _POINTS_BACK for _, w in at[max(0, i - 2):i + size + 5])
+            end, last = at[i + size - 1]
+            after = fold(text[end + len(last):])
             if named or pointing or _ENUMERATES.match(after):
                 return False
         restating.append(quote)

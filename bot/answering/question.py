@@ -735,6 +735,7 @@ itself themselves himself herself yourself ourselves myself anyone someone somet
 one ones chunk chunks portion portions piece pieces bit bits
 pls plz thx thanks max min info ok okay hi hello hey case cases both title titles functional
 re regarding concerning provide provides stipulate stipulates anything gimme rundown lowdown recap gist
+offer offers offered offering grant grants granted
 """.split())  # noqa: SIM905 (a word list reads best as text)
 
 # Words and Vietnamese two-syllable words that frame a question rather than name what it is about
@@ -749,7 +750,7 @@ QUESTION_FRAME = frozenset([
 QUESTION_FRAME = QUESTION_FRAME | frozenset(stem(w) for w in (
     "percent", "percentage", "nutshell", "details", "information", "summary", "total", "re", "regarding",
     "concerning", "provide", "provides", "stipulate", "stipulates", "anything", "gimme", "rundown", "lowdown",
-    "recap", "gist",
+    "recap", "gist", "offer", "offers", "offered", "offering",
     "altogether", "combined", "approximately", "roughly", "figure", "figures", "number"))
 QUESTION_FRAME_PAIRS = frozenset([
     "noi_dung", "thong_tin", "cho_biet", "liet_ke", "tom_tat", "gioi_thieu", "cu_the", "hien_nay", "nhu_the",

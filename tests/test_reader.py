@@ -105,6 +105,9 @@ def test_paraphrases_are_understood(assistant: Assistant) -> None:
     ("hp co giu gin di san the gioi khong", "bảo tồn"),
     ("how long is the trial of the special regime?", "five years"),
     ("What tax breaks does the Hai Phong FTZ offer?", "Corporate income tax"),  # "offer" only frames it
+    # the console's own examples: a bare category, and "là gì" of it, get the whole list of incentives
+    ("Ưu đãi thuế trong khu thương mại tự do?", "Thuế thu nhập doanh nghiệp"),
+    ("Ưu đãi thuế trong khu thương mại tự do là gì?", "Thuế thu nhập doanh nghiệp"),
     # "carbon credits" is read as the documents write it, "carbon-credit"
     ("what does the resolution provide regarding carbon credits?", "carbon-credit trading"),
 ])

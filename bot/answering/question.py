@@ -652,6 +652,10 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _PHONE = re.compile(r"(?:\+?\d[\d .()-]{6,}\d)")
 
 
+# a Vietnamese question that is only a category ("Ưu đãi thuế trong khu thương mại tự do?") asks for its members
+_VI_CATEGORY_OPENING = re.compile(r"^\s*(?:cac |nhung )?(uu dai|co che|chinh sach|nhiem vu|noi dung|giai phap)\b")
+
+
 def _question_kind(question: str, language: str) -> QuestionKind:
     words = re.findall(r"[0-9a-z%]+", fold(question))
     folded = " " + " ".join(words) + " "
@@ -678,7 +682,7 @@ def _question_kind(question: str, language: str) -> QuestionKind:
                 return QuestionKind(kind)
     if language == "en" and _EN_PLURAL.search(folded):
         return QuestionKind("list")
-    if language == "vi" and _VI_PLURAL.search(folded):
+    if language == "vi" and (_VI_PLURAL.search(folded) or _VI_CATEGORY_OPENING.match(folded)):
         return QuestionKind("list")
     if language == "en" and _EN_YES_NO.match(folded):
         return QuestionKind("yes-no")

@@ -46,6 +46,7 @@ LIST_BONUS = 0.4
 HEAD_BONUS = 0.3  # ... and more when its introduction or heading names what the question lists
 LIST_MIN_CONTEXT = 0.5  # ... when the enumeration's text, title and section hold half the question's words
 SAME_DOCUMENT_LIST_MARGIN = 0.7  # a list or overview answer quotes more of the leading document
+PARENT_LIST_MARGIN = 0.1  # an overview quotes the list of its best item when the list scores this close
 FOLLOW_MARGIN = 0.15
 SPREAD_DISCOUNT = 0.7  # a question word most candidate units hold names the subject, not the answer  # a further quote scores within this of the best
 COUNTERPART_MIN = 0.84  # cosine for a unit and its translation
@@ -313,7 +314,15 @@ class Reader:
     def _select(self, q: AnalysedQuestion, scored: list[Quote]) -> list[Quote]:
         if not scored:
             return []
-        top = scored[0]
+        top = first = scored[0]
+        if q.kind.kind == "overview" and top.unit.kind == "item":
+            # an overview asks for the main points: the whole list an item belongs to, when it
+            # matches about as well ("ưu đãi ... là gì" -> all the incentives, not the customs one)
+            parent = next((x for x in scored if x.unit.kind == "list" and x.unit.doc_id == top.unit.doc_id
+                           and x.unit.section == top.unit.section and x.score >= top.score - PARENT_LIST_MARGIN), None)
+            if parent is not None:
+                top = parent
+                scored = [top, *(x for x in scored if x is not top)]
         limit = MAX_QUOTES.get(q.kind.kind, DEFAULT_MAX_QUOTES)
         chosen = [top]
         if q.kind.kind in FACT_KINDS and not top.satisfies:
@@ -325,7 +334,7 @@ class Reader:
         margin = STRICT_FOLLOW_MARGIN if q.kind.kind in STRICT_KINDS else FOLLOW_MARGIN
         # a list or overview answer quotes more of the leading document, unless the leading quote is
         # itself the whole list
-        wide = q.kind.kind in ("list", "overview") and top.unit.kind != "list"
+        wide = q.kind.kind in ("list", "overview") and first.unit.kind != "list"
         for cand in scored[1:]:
             if len(chosen) >= limit:
                 break
@@ -337,7 +346,7 @@ class Reader:
             if q.kind.kind not in ("list", "overview", "what", "yes-no") and not cand.satisfies:
                 continue
             chosen.append(cand)
-        if q.kind.kind == "overview" and top.unit.kind != "list":
+        if q.kind.kind == "overview" and first.unit.kind != "list":
             chosen = self._with_lede(top, chosen, scored, limit)
         # a sentence that points back comes with the one it points to; for a list, an overview or a
         # "what", a sentence that announces what the next one details comes with that one

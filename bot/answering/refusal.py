@@ -15,7 +15,7 @@ holds for questions nobody has seen:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.answering.places import AMBIGUOUS_VI, place_phrases
@@ -316,6 +316,11 @@ def cites_figure(q: AnalysedQuestion, df: dict[str, int]) -> bool:
     return any(df.get(n, 0) and not YEAR.fullmatch(n) for n in re.findall(r"\d[\d.,]{2,}\d|\d{3,}", q.text))
 
 
+_MENTIONS = "asks about {}, which no document mentions"
+_NOT_COVERED = "asks about {}, which the passages found do not cover"
+_UNLISTED = "the passages mention {} without listing them"
+
+
 def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: float,
           df: dict[str, int], expansion: Expansion, unseen: Unseen, context: Sequence[str] = (),
           editions: dict[str, set[str]] | None = None) -> Verdict:
@@ -326,33 +331,23 @@ def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: flo
                "unseen_concepts": len(unseen.concepts), "unseen_names": len(unseen.names)}
     if not reading.quotes:
         return Verdict(False, "nothing retrieved", signals)
-    places = unknown_places(q.plain, df)
-    if places:
-        return Verdict(False, f"asks about {', '.join(places)}, which no document mentions", signals)
-    articles = unknown_articles(q.plain, df)
-    if articles:
-        return Verdict(False, f"asks about {', '.join(articles)}, which no document quotes", signals)
-    edition = other_edition(q, editions or {})
-    if edition:
-        return Verdict(False, f"asks about {edition}, which no document mentions", signals)
-    years = other_years(q, reading, context)
-    if years:
-        return Verdict(False, f"asks about {', '.join(years)}, which the passages found do not cover", signals)
-    some = unlisted(q, reading)
-    if some:
-        return Verdict(False, f"the passages mention {some} without listing them", signals)
-    category = category_unlisted(q, reading)
-    if category:
-        return Verdict(False, f"the passages mention {category} without listing them", signals)
-    coming = next_unanswered(q, reading)
-    if coming:
-        return Verdict(False, f"asks about {coming}, which the passages found do not cover", signals)
-    outside = outside_unanswered(q, reading)
-    if outside:
-        return Verdict(False, f"asks about {outside}, which the passages found do not cover", signals)
-    documents = unknown_documents(q.plain, df)
-    if documents:
-        return Verdict(False, f"asks about {', '.join(documents)}, which no document mentions", signals)
+    # each check names what the question asks about that the passages lack; the first that finds
+    # something refuses (evaluated in turn, so a cheap check spares the later ones)
+    checks: tuple[tuple[str, Callable[[], str]], ...] = (
+        (_MENTIONS, lambda: ", ".join(unknown_places(q.plain, df))),
+        ("asks about {}, which no document quotes", lambda: ", ".join(unknown_articles(q.plain, df))),
+        (_MENTIONS, lambda: other_edition(q, editions or {})),
+        (_NOT_COVERED, lambda: ", ".join(other_years(q, reading, context))),
+        (_UNLISTED, lambda: unlisted(q, reading)),
+        (_UNLISTED, lambda: category_unlisted(q, reading)),
+        (_NOT_COVERED, lambda: next_unanswered(q, reading)),
+        (_NOT_COVERED, lambda: outside_unanswered(q, reading)),
+        (_MENTIONS, lambda: ", ".join(unknown_documents(q.plain, df))),
+    )
+    for reason, lacking in checks:
+        what = lacking()
+        if what:
+            return Verdict(False, reason.format(what), signals)
     names = unknown_names(q.plain, df, expansion)
     if names and coverage < ENTITY_OVERRIDE_COVERAGE:
         return Verdict(False, f"asks about {', '.join(names)}, which no document mentions", signals)

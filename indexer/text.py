@@ -64,6 +64,15 @@ def name_runs(text: str) -> list[tuple[int, str]]:
     return runs
 
 
+_WORDS = re.compile(r"[0-9a-z]+")
+
+
+def folded_words(text: str) -> list[str]:
+    """The folded words of a text, a code split at its punctuation ("226/2025/QH15" -> 226, 2025,
+    qh15): how a phrase is matched word by word, whatever its spacing and punctuation."""
+    return _WORDS.findall(fold(text))
+
+
 def tokens(text: str) -> list[str]:
     """Accent-folded lower-case word tokens; keeps numbers and codes such as 217-kh/tu whole."""
     return _TOKEN.findall(fold(text))

@@ -28,7 +28,7 @@ from langchain_core.embeddings import Embeddings
 
 from indexer.fileio import write_atomic
 from indexer.phrases import PhraseMap, load_synonyms
-from indexer.text import STOPWORDS, fold, name_runs, tokens_with_parts
+from indexer.text import STOPWORDS, fold, folded_words, name_runs, tokens_with_parts
 from indexer.units import Unit, document_units
 
 log = logging.getLogger("indexer.unit_index")
@@ -179,7 +179,7 @@ class UnitIndex:
                     words = re.findall(r"[0-9a-z]+", run)
                     acronym = text[start:start + 3].isupper() and len(words[0]) >= 3 if words else False
                     runs.append((" * " if acronym else " ") + " ".join(words) + " ")
-            folded = " ".join(f" {' '.join(re.findall(r'[0-9a-z]+', fold(t)))} " for t in self.chunk_text.values())
+            folded = " ".join(f" {' '.join(folded_words(t))} " for t in self.chunk_text.values())
             self._names = (tuple(runs), folded, "".join(runs))
         runs, folded, all_runs = self._names
         words = re.findall(r"[0-9a-z]+", folded_question)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from indexer.text import fold, has_vietnamese_marks, name_runs
+from indexer.text import fold, folded_words, has_vietnamese_marks, name_runs
 from indexer.unit_index import stem
 
 _EN_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -712,7 +712,7 @@ class AnalysedQuestion:
 def list_head(plain: str, language: str) -> list[str]:
     """The words naming what a list question enumerates: "which big international EVENTS", "những CƠ
     CHẾ đặc thù gì", "ưu đãi gì" (folded words)."""
-    words = re.findall(r"[0-9a-z]+", fold(plain))
+    words = folded_words(plain)
     if language == "vi":
         for i, w in enumerate(words):
             if w in ("nhung", "cac") and i + 2 < len(words) + 1:

@@ -22,7 +22,7 @@ import numpy as np
 
 from bot.answering.question import FACT_KINDS, PERSON, YEAR, AnalysedQuestion, mentions, same_year
 from indexer.search import SearchResult
-from indexer.text import fold
+from indexer.text import fold, folded_words
 from indexer.unit_index import UnitIndex, analyse
 from indexer.units import Unit, inline_items
 
@@ -158,8 +158,8 @@ class Reader:
         # and the text around a unit: an item's whole list, else the unit's chunk
         self._context = [f"{u.section}\n{u.intro}" for u in units.units]
         # what a unit is about, as its folded words: its text, section, list introduction and title
-        self._about = [" " + " ".join(re.findall(r"[0-9a-z]+", fold(f"{u.text} {u.section} {u.intro} {m.get('title', '')}")))
-                       + " " for u, m in zip(units.units, units.meta, strict=True)]
+        self._about = [" " + " ".join(folded_words(f"{u.text} {u.section} {u.intro} {m.get('title', '')}")) + " "
+                       for u, m in zip(units.units, units.meta, strict=True)]
         lists = {(u.doc_id, u.section): u.text for u in units.units if u.kind == "list"}
         self._scope = [lists.get((u.doc_id, u.section), "") if u.kind == "item" else units.chunk_text.get(u.chunk_id, "")
                        for u in units.units]

@@ -23,7 +23,7 @@ from bot.answering.question import YEAR, AnalysedQuestion, list_head, spans
 from bot.answering.reader import Quote, Reading
 from bot.answering.vocabulary import Unseen
 from indexer.glossary import Expansion
-from indexer.text import STOPWORDS, fold, has_vietnamese_marks, tokens
+from indexer.text import STOPWORDS, fold, folded_words, has_vietnamese_marks, tokens
 
 # Calibrated on the tune half of tests/data/answer_eval.jsonl (see benchmarks/answers.py).
 MIN_COVERAGE = 0.45  # below: refused
@@ -226,7 +226,7 @@ def category_unlisted(q: AnalysedQuestion, reading: Reading) -> str:
     vietnamese = q.language == "vi"
     for asked_text in dict.fromkeys((q.text, q.plain)):  # as asked, and read through the synonyms
         head = list_head(asked_text, q.language)
-        asked = _qualifiers(re.findall(r"[0-9a-z]+", fold(asked_text)), head, vietnamese) if head else set()
+        asked = _qualifiers(folded_words(asked_text), head, vietnamese) if head else set()
         if asked and _restated(head, asked, reading, vietnamese, asked_text):
             return " ".join(head)
     return ""
@@ -244,7 +244,7 @@ def _restated(head: list[str], asked: set[str], reading: Reading, vietnamese: bo
     economic zones"), one that points back ("these events") or one an enumeration follows gives
     members; so does another quote that joins names ("ABAC 3 and the ... Conference")."""
     size = len(head)
-    asked_words = set(re.findall(r"[0-9a-z]+", fold(question)))
+    asked_words = set(folded_words(question))
     restating: list[Quote] = []
     for quote in reading.quotes:
         text = quote.unit.text
@@ -287,7 +287,7 @@ def next_unanswered(q: AnalysedQuestion, reading: Reading) -> str:
 def other_edition(q: AnalysedQuestion, editions: dict[str, set[str]]) -> str:
     """A yearly event the question names with a year the documents do not give it ("Techfest
     2026", when they report Techfest 2022): `editions` maps a name to the years written after it."""
-    words = re.findall(r"[0-9a-z]+", fold(q.plain))
+    words = folded_words(q.plain)
     for i, word in enumerate(words[1:], 1):
         if YEAR.fullmatch(word) and words[i - 1] in editions and word not in editions[words[i - 1]]:
             return f"{words[i - 1]} {word}"

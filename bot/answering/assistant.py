@@ -56,10 +56,13 @@ _GLUED = re.compile(r"(?<![\w/.-])([^\W\d_]{1,4})(\d{2,4})\b")
 _JOINED_NAMES = re.compile(r"(?<![\w/-])([A-Z][A-Za-z]+)-([A-Z][a-z]{2,})\b")
 
 
+_EVERYWHERE_LONGEST_FIRST = tuple(sorted(EVERYWHERE, key=len, reverse=True))  # "hai phong city" before "hai phong"
+
+
 def _specific(name: str) -> str:
     """A name without the city or country it opens with ("hai phong free trade zone" -> "free trade
     zone"): a passage about the zone need not write the city; "" for the city or country itself."""
-    for place in sorted(EVERYWHERE, key=len, reverse=True):
+    for place in _EVERYWHERE_LONGEST_FIRST:
         if name == place:
             return ""
         if name.startswith(place + " "):

@@ -490,3 +490,32 @@ def test_an_off_topic_question_after_a_conversation_is_still_refused(chatting: A
     chatting.answer("Nghị quyết 226 có hiệu lực khi nào?", chat_key="off")
     answer = chatting.answer(question, chat_key="off")
     assert answer.refused, answer.text
+
+
+@pytest.mark.parametrize(("question", "fact"), [
+    # informal words the synonyms carry to the documents' own: levy -> tax, vote tally -> votes
+    ("what levy rate applies to priority-sector projects in the FTZ?", "10%"),
+    ("what was the final vote tally for res 226?", "447"),
+    # "inside" places what is asked; it is no subject the documents lack
+    ("which incentives can I get inside the free trade zone?", "Personal income tax"),
+    # ways of asking that no document writes: "là viết tắt của gì", "có gì nổi bật, kể ra giúp mình"
+    ("ABAC la viet tat cua gi", "Hội đồng Tư vấn Kinh doanh APEC"),
+    ("hoi nghi abac 3 co gi noi bat, ke ra giup minh", "ABAC 3"),
+    # a short form in a question typed without marks is judged on the documents' pairs
+    ("heza la to chuc gi vay", "HEZA"),
+    # "phụ cấp thêm" is the extra income the documents speak of
+    ("cong chuc hai phong duoc phu cap them toi da bao nhieu lan quy luong", "0,8 lần"),
+])
+def test_informal_wording_is_answered_from_the_documents_own_words(assistant: Assistant, question: str,
+                                                                   fact: str) -> None:
+    assert_answered_with(assistant, question, fact)
+
+
+@pytest.mark.parametrize("question", [
+    "what is the VAT levy inside the FTZ?",
+    "minimum wage inside the FTZ?",
+    "BRICS la viet tat cua gi",
+])
+def test_informal_wording_does_not_open_the_gate_to_what_the_documents_lack(assistant: Assistant,
+                                                                            question: str) -> None:
+    assert assistant.answer(question).refused

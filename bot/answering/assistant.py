@@ -287,7 +287,8 @@ class Assistant:
         expansion = self.engine.expand(q.plain)
         same = bool(reading.quotes) and str(reading.quotes[0].meta.get("language", "")) == q.language
         unseen = unseen_words(q.plain, q.language, gen.units, df, expansion, same_language_passages=same)
-        verdict = refusal.judge(q, reading, coverage, offdomain, df, expansion, unseen, context, gen.units.editions())
+        verdict = refusal.judge(q, reading, coverage, offdomain, df, expansion, unseen, context, gen.units.editions(),
+                                term_df=gen.units.df)
         if unseen.concepts or unseen.names:
             verdict.signals["unseen"] = ", ".join((*unseen.concepts, *unseen.names))  # type: ignore[assignment]
         return verdict

@@ -755,21 +755,31 @@ QUESTION_FRAME = QUESTION_FRAME | frozenset(stem(w) for w in (
     "percent", "percentage", "nutshell", "details", "information", "summary", "total", "re", "regarding",
     "concerning", "provide", "provides", "stipulate", "stipulates", "anything", "gimme", "rundown", "lowdown",
     "recap", "gist", "offer", "offers", "offered", "offering",
-    "altogether", "combined", "approximately", "roughly", "figure", "figures", "number"))
+    "altogether", "combined", "approximately", "roughly", "figure", "figures", "number", "acronym",
+    "abbreviation", "abbreviated"))
 QUESTION_FRAME_PAIRS = frozenset([
     "noi_dung", "thong_tin", "cho_biet", "liet_ke", "tom_tat", "gioi_thieu", "cu_the", "hien_nay", "nhu_the",
     "ra_sao", "the_nao", "chu_yeu", "chinh_la", "biet_ve", "phan_tram", "ty_le", "chi_tiet",
+    # "X là viết tắt của cái gì" (what X stands for), "có gì đáng chú ý / nổi bật" (what stands out),
+    # "kể ra / kể tên giúp mình" (name them for me): ways of asking, not subjects
+    "viet_tat", "cai_gi", "cai_nao", "dang_chu", "chu_y", "noi_bat", "diem_nhan", "ke_ra", "ke_ten",
+    "giup_minh",
 ])
 
 
 def term_weights(terms: list[str], idf: Callable[[str], float], stem: Callable[[str], str]) -> dict[str, float]:
     generic = {stem(w) for w in GENERIC_EN}
     frame_parts = {part for term in terms if term in QUESTION_FRAME_PAIRS for part in term.split("_")}
+    # a framing pair no passage writes ("viết tắt", "cái gì"; unlike "thông tin" of "cổng thông tin")
+    # frames the pairs reaching into it too ("abac_viet" of "ABAC là viết tắt")
+    unwritten = idf("")
+    pure_parts = {part for term in terms if term in QUESTION_FRAME_PAIRS and idf(term) >= unwritten
+                  for part in term.split("_")}
     weights: dict[str, float] = {}
     for term in dict.fromkeys(terms):
         parts = term.split("_")
         if (term in QUESTION_FRAME_PAIRS or term in frame_parts
-                or any(p in QUESTION_FRAME or p in generic for p in parts)):
+                or any(p in QUESTION_FRAME or p in generic or p in pure_parts for p in parts)):
             continue
         weight = idf(term) * (1.5 if "_" in term else 1.0)
         if term.isdigit() and len(term) <= 2:

@@ -323,9 +323,10 @@ _UNLISTED = "the passages mention {} without listing them"
 
 def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: float,
           df: dict[str, int], expansion: Expansion, unseen: Unseen, context: Sequence[str] = (),
-          editions: dict[str, set[str]] | None = None) -> Verdict:
+          editions: dict[str, set[str]] | None = None, term_df: dict[str, int] | None = None) -> Verdict:
     """`context`: the text of the passages the quotes come from; `editions`: the years the documents
-    write after each yearly event's name (see `other_edition`)."""
+    write after each yearly event's name (see `other_edition`); `term_df`: the passages holding each
+    of the question's weighted terms and pairs (stemmed, as `q.weights` is keyed)."""
     signals = {"coverage": round(coverage, 3), "dense": round(reading.best_dense, 3),
                "offdomain": round(offdomain, 3), "lexical": round(reading.best_lexical, 3),
                "unseen_concepts": len(unseen.concepts), "unseen_names": len(unseen.names)}
@@ -359,8 +360,9 @@ def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: flo
     # tục, do, pháp luật): the question's words count as found only if some of its word pairs are
     # in the documents too
     pairs = [t for t in q.weights if "_" in t]
+    pair_df = df if term_df is None else term_df
     loose = q.language == "vi" and not has_vietnamese_marks(q.text) and len(pairs) >= 1 \
-        and not any(df.get(t, 0) for t in pairs)
+        and not any(pair_df.get(t, 0) for t in pairs)
     signals["pairs_found"] = not loose
     strong = (coverage >= STRONG_COVERAGE and not loose) or (coverage >= MIN_COVERAGE and cites_figure(q, df))
     if offdomain - reading.best_dense > MAX_OFFDOMAIN_MARGIN and not strong:

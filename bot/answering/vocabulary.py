@@ -125,10 +125,17 @@ def in_lexicon(word: str) -> bool:
     return any(getAllLemmas(word[:k]) and getAllLemmas(word[k:]) for k in range(3, len(word) - 2))
 
 
+# prepositions the lexicon also lists as nouns ("the inside", "a via"): in a question they place
+# what is asked ("incentives inside the FTZ"), they do not name it
+_PREPOSITIONS = frozenset(["inside", "outside", "underneath", "via", "behind"])
+
+
 def is_topic_noun(word: str, previous: str, following: str = "") -> bool:
     """A word that can name a subject: an English noun (lemminflect's lexicon), not in a verb's place."""
     from lemminflect import getAllLemmas
 
+    if word in _PREPOSITIONS:
+        return False
     lemmas = getAllLemmas(word)
     if "NOUN" not in lemmas:
         return False

@@ -27,6 +27,7 @@ class Turn:
     question: str
     search_query: str
     language: str
+    subject: str = ""  # the person the answer named, whom "he" / "ông ấy" then stands for
 
 
 # ... a question that ends pointing back ("when was that?", "ai ký văn bản đó?")
@@ -46,6 +47,10 @@ _VI_PRONOUN = re.compile(r"(?<!\w)(nó|đó|ấy|họ)(?!\w)")
 _VI_PRONOUN_FOLDED = re.compile(r"\b(ong|ba|anh|chi) ay\b")
 _VI_POINTS_FOLDED = re.compile(r"^no (duoc|co|la|do|nam|ap|thuoc|bat|ket|ra|se|da|con)\b"
                                r"|\b(cai|cong|van ban|chuong trinh|hoi nghi|su kien|nghi quyet|ke hoach|chi thi) (do|nay|ay)\b")
+# ... pronouns that stand for a person (typed with or without marks)
+_PERSON_PRONOUN = re.compile(r"(?<!\w)(?:he|him|his|she|her|(?:ông|bà|anh|chị|ong|ba|anh|chi) (?:ấy|ay|ta))(?!\w)",
+                             re.IGNORECASE)
+MAX_SUBJECT_CHARS = 80
 _BOTH = re.compile(r"\b(in both cases|both of them|ca hai)\b")
 MAX_FOLLOW_UP_WORDS = 12  # a message opening or ending as a follow-up ("thế còn ... thì sao?") may run this long
 
@@ -88,17 +93,35 @@ class ChatMemory:
         if self.turns <= 0:
             return []
         rows = self.db.query(
-            "SELECT question, search_query, language FROM memory WHERE chat_key=? AND ts>=? "
+            "SELECT question, search_query, language, subject FROM memory WHERE chat_key=? AND ts>=? "
             "ORDER BY id DESC LIMIT ?", (chat_key, time.time() - self.ttl, self.turns))
-        return [Turn(r["question"], r["search_query"], r["language"]) for r in reversed(rows)]
+        return [Turn(r["question"], r["search_query"], r["language"], r["subject"]) for r in reversed(rows)]
 
-    def remember(self, chat_key: str, question: str, search_query: str, language: str) -> None:
+    def with_person(self, chat_key: str | None, question: str) -> tuple[str, str]:
+        """The question with "he" / "his" / "ông ấy" ... put as the person the previous answer named
+        ("which sectors did he want investment in?" -> "... did Ngo Le Van want ..."), and that
+        person; as asked, and "", when it has no such pronoun or the previous answer named no one."""
+        if not chat_key:
+            return question, ""
+        history = self.recent(chat_key)
+        name = history[-1].subject if history else ""
+        if not name or not _PERSON_PRONOUN.search(question):
+            return question, ""
+
+        def put(m: re.Match[str]) -> str:
+            return f"{name}'s" if m.group(0).lower() == "his" else name
+
+        return _PERSON_PRONOUN.sub(put, question, count=1), name
+
+    def remember(self, chat_key: str, question: str, search_query: str, language: str, subject: str = "") -> None:
         if self.turns <= 0:
             return
         now = time.time()
         with self.db.transaction() as conn:
-            conn.execute("INSERT INTO memory(chat_key, ts, question, search_query, language) VALUES (?,?,?,?,?)",
-                         (chat_key, now, question[:MAX_STORED_CHARS], search_query[:MAX_STORED_CHARS], language))
+            conn.execute("INSERT INTO memory(chat_key, ts, question, search_query, language, subject) "
+                         "VALUES (?,?,?,?,?,?)",
+                         (chat_key, now, question[:MAX_STORED_CHARS], search_query[:MAX_STORED_CHARS], language,
+                          subject[:MAX_SUBJECT_CHARS]))
             conn.execute("DELETE FROM memory WHERE chat_key=? AND id NOT IN "
                          "(SELECT id FROM memory WHERE chat_key=? ORDER BY id DESC LIMIT ?)",
                          (chat_key, chat_key, self.turns))

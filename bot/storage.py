@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS memory (
     ts REAL NOT NULL,
     question TEXT NOT NULL,
     search_query TEXT NOT NULL,
-    language TEXT NOT NULL
+    language TEXT NOT NULL,
+    subject TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS memory_chat ON memory(chat_key, ts);
 CREATE TABLE IF NOT EXISTS rate (
@@ -122,6 +123,17 @@ def _switch_to_wal(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
 
 
+# columns added after a table was first released: a database written by an older version gains them
+_ADDED_COLUMNS = (("memory", "subject", "TEXT NOT NULL DEFAULT ''"),)
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    for table, column, declaration in _ADDED_COLUMNS:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
 class Database:
     """One connection per process, serialised by a lock; every write is one transaction."""
 
@@ -141,6 +153,7 @@ class Database:
             self._conn.execute("PRAGMA busy_timeout=30000")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(SCHEMA)
+            _add_columns(self._conn)
         for suffix in ("-wal", "-shm"):
             companion = path.with_name(path.name + suffix)
             if companion.exists():

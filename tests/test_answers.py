@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,24 @@ def test_memory_is_bounded_and_expires(tmp_path: Path) -> None:
         conn.execute("UPDATE memory SET ts = ts - 11")
     assert memory.recent("c") == []
     assert memory.contextual_query("c", "and what about logistics?") == "and what about logistics?"
+
+
+def test_a_memory_written_before_people_were_remembered_still_opens_and_remembers(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)  # the memory table as it was first released, with one turn in it
+    conn.execute("CREATE TABLE memory (id INTEGER PRIMARY KEY AUTOINCREMENT, chat_key TEXT NOT NULL, "
+                 "ts REAL NOT NULL, question TEXT NOT NULL, search_query TEXT NOT NULL, language TEXT NOT NULL)")
+    conn.execute("INSERT INTO memory(chat_key, ts, question, search_query, language) VALUES ('c', ?, 'q', 'q', 'en')",
+                 (time.time(),))
+    conn.commit()
+    conn.close()
+    memory = ChatMemory(Database(path))
+    assert [t.question for t in memory.recent("c")] == ["q"]
+    memory.remember("c", "who signed it?", "who signed it?", "en", "Tran Thanh Man")
+    assert memory.with_person("c", "when did he sign it?") == ("when did Tran Thanh Man sign it?", "Tran Thanh Man")
+    assert memory.with_person("c", "when was it signed?") == ("when was it signed?", "")
 
 
 @pytest.mark.parametrize("question", INJECTIONS)

@@ -473,6 +473,12 @@ def test_what_someone_asked_is_the_run_of_their_remarks(assistant: Assistant, qu
     (["who organised the HP-Netherlands business connection program?", "when was that?"], "November 2022"),
     # typed without marks, "nó" opening the question points back
     (["hoi nghi xuc tien dau tu 2025 co chu de gi", "no duoc to chuc cung voi su kien nao"], "ABAC"),
+    # "ông ấy" / "he" is the person the previous answer named, and stays so for the turn after
+    (["ai dang la tong bien tap cong thong tin hai phong", "ong ay dam nhiem chuc vu gi"], "Chánh Văn phòng"),
+    (["who came from the foreign ministry to the jan 6 external relations conference?",
+      "what did he ask the city to focus on?"], "semiconductors"),
+    (["who from the foreign ministry attended the january 6 conference?", "what else is he chairman of?",
+      "and which resolution did he want the city to make full use of?"], "Resolution No. 226"),
 ])
 def test_a_follow_up_without_a_subject_of_its_own_is_answered_in_context(chatting: Assistant, turns: list[str],
                                                                          fact: str) -> None:

@@ -27,6 +27,7 @@ from bot.answering.question import (
     AnalysedQuestion,
     area_subject,
     list_head,
+    person_named,
     question_kind,
     term_weights,
 )
@@ -235,6 +236,9 @@ class Assistant:
         pairs = self.generation().units.folded_pairs()
         return self.memory.contextual_query(chat_key, question, lang, pairs.__contains__)
 
+    def _with_person(self, chat_key: str | None, question: str) -> tuple[str, str]:
+        return self.memory.with_person(chat_key, question) if self.memory is not None else (question, "")
+
     @staticmethod
     def _clean(question: str) -> str:
         # a question is a few lines; beyond that only the beginning is read (an embedding of 100 kB
@@ -246,13 +250,13 @@ class Assistant:
         whose vector the answer needs. The conversation layer runs this on a worker, then awaits
         that vector on the event loop (batched with the questions arriving with it), so no worker
         thread sits waiting for the model; `answer` then finds both ready."""
-        question = self._clean(question)
+        question, _person = self._with_person(chat_key, self._clean(question))
         lang = language or detect(question, self.settings.default_language)
         query = self._contextual(chat_key, question, lang)
         return self.analyse(question, query, lang, self.generation()).search_text
 
     def answer(self, question: str, *, language: str | None = None, chat_key: str | None = None) -> Answer:
-        question = self._clean(question)
+        question, person = self._with_person(chat_key, self._clean(question))
         lang = language or detect(question, self.settings.default_language)
         query = self._contextual(chat_key, question, lang)
         gen = self.generation()
@@ -267,7 +271,10 @@ class Assistant:
             if self.chat_model is not None:
                 answer = self._try_llm(question, lang, results, answer)
         if self.memory and chat_key and not answer.refused:
-            self.memory.remember(chat_key, question, query, lang)
+            # a "who" answer's person is whom the next "he" / "ông ấy" means; else the one still meant
+            subject = next((name for x in reading.quotes if x.satisfies and (name := person_named(x.unit.text))),
+                           "") if q.kind.kind == "who" else ""
+            self.memory.remember(chat_key, question, query, lang, subject or person)
         return answer
 
     def _read(self, q: AnalysedQuestion, gen: _Generation) -> tuple[list[SearchResult], Reading, refusal.Verdict]:

@@ -54,6 +54,20 @@ PERSON = re.compile(
     r"|\b(?:Chairman|Chairwoman|Minister|Director|Secretary|President|Editor-in-chief|Chief of staff|Chủ tịch|"
     r"Thứ trưởng|Bộ trưởng|Giám đốc|Tổng biên tập|Chánh Văn phòng|Bí thư)\b[^.;]{0,40}?"
     r"\b[A-ZĐ][\wÀ-ỹ]+\s+[A-ZĐ][\wÀ-ỹ]+\s+[A-ZĐ][\wÀ-ỹ]+")
+# the name itself, after an honorific or an office ("Mr. Ngo Le Van,", "Chánh Văn phòng Trần Huy
+# Kiên."): two to four capitalised words that end the phrase ("Thứ trưởng Bộ Ngoại giao" names no one)
+_NAMED = re.compile(
+    r"(?<!\w)(?:Mr|Mrs|Ms|Dr|ông|bà|Ông|Bà|Chairman|Chairwoman|Minister|Director|Chief of staff|Chủ tịch|"
+    r"Thứ trưởng|Bộ trưởng|Giám đốc|Chánh Văn phòng)\.?\s+([A-ZĐÀ-Ỹ][\wÀ-ỹ]*(?:\s+[A-ZĐÀ-Ỹ][\wÀ-ỹ]*){1,3})"
+    r"(?=\s*(?:[,.;:()]|$))")
+
+
+def person_named(text: str) -> str:
+    """The first person a passage names."""
+    m = _NAMED.search(text)
+    return m.group(1) if m else ""
+
+
 # a place in an English passage: a preposition before a name ("in Chan Hung", "at the City Convention
 # Center"), a kind of place next to a name ("Cat Hai island", "Hong Bang district"), an event it
 # happened at ("at the investment conference"), an address or a link. A kind of place alone is
@@ -628,7 +642,8 @@ _PERSON_ASKED = re.compile(r"\b(" + "|".join((
     *_OFFICES, "chairmen", "chair", "chairs", "chaired", "heads", "headed", "editor", "leader", "thu truong",
     "lanh dao", "nguoi dung dau", "dung dau", "signed", "sign", "signatory", "ky",
     "attended", "attend", "attends", "attending", "participated", "took part", "tham du", "was at", "were at",
-    "was there", "were there", "present at", "co mat")) + r")\b")
+    "was there", "were there", "present at", "co mat", "came", "come", "represented", "representing",
+    "den du", "toi du")) + r")\b")
 _EN_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|will|has|have|was|were|should|must|may)\b")
 _VI_YES_NO = re.compile(r"\bco\b.*\bkhong\s*$")
 # "what incentives", "which events": a plural noun after what/which asks for a list
@@ -763,7 +778,7 @@ QUESTION_FRAME_PAIRS = frozenset([
     # "X là viết tắt của cái gì" (what X stands for), "có gì đáng chú ý / nổi bật" (what stands out),
     # "kể ra / kể tên giúp mình" (name them for me): ways of asking, not subjects
     "viet_tat", "cai_gi", "cai_nao", "dang_chu", "chu_y", "noi_bat", "diem_nhan", "ke_ra", "ke_ten",
-    "giup_minh",
+    "giup_minh", "giu_chuc", "chuc_gi", "chuc_vu", "chuc_danh", "dam_nhiem", "nam_giu",
 ])
 
 

@@ -37,6 +37,9 @@ PERSON_BONUS = 0.2  # a "who" question, and the unit names a person
 # a news article's opening sentence carries its key facts (when, the document's number, its period):
 # for such a question it counts a little more than a later sentence that shares as many words
 LEDE_BONUS = 0.25
+# "what did the Deputy Minister ask / say": a sentence that reports someone's words answers, not
+# one that lists him among those present
+SPEECH_BONUS = 0.3
 LEDE_KINDS = ("when", "how-many", "how-long")
 # A list question is answered by an enumeration (a list, or a sentence that enumerates after a colon
 # or between semicolons) about its subject; a sentence that only repeats the question's words
@@ -116,6 +119,16 @@ _SPEECH_ASKED = re.compile(r"\b(ask|asked|asks|request|requests|requested|urge|u
                            r"nhiem vu|trong tam|tap trung|uu tien|ky vong)\b")
 
 
+# ... and of what someone said in so many words (not "the tasks", "what to focus on")
+_SAID_ASKED = re.compile(r"\b(ask|asked|asks|wants?|wanted|expect(?:s|ed)?|mong muon|ky vong|request\w*|urge[sd]?|say|said|says|tell|told|call(?:ed)? (?:on|for)|"
+                         r"propos\w*|recommend\w*|emphasi[sz]\w*|prais\w*|commend\w*|de nghi|yeu cau|nhan manh|"
+                         r"chi dao|phat bieu|bieu duong|noi gi|noi ve)\b")
+# a sentence that reports what someone said (folded)
+_SPOKEN = re.compile(r"\b(said|says|stated|emphasi[sz]ed|stressed|noted|requested|asked|urged|called on|commended|"
+                     r"praised|remarks|speech|suggested|proposed|directed|phat bieu|nhan manh|bieu duong|cho rang|"
+                     r"khang dinh)\b")  # not "yêu cầu", "chỉ đạo": a plan's requirements and directions are nouns
+
+
 def _goes_on(before: str, text: str) -> bool:
     if _GOES_ON.match(text):
         return True
@@ -184,6 +197,7 @@ class Reader:
         # a sentence -> the next one when that one goes on with the same subject (a list asked of
         # prose: "what did the Deputy Minister ask" is answered by the run of his remarks)
         self._goes_on = {n: a for n, a in self._next.items() if _goes_on(units.units[n].text, units.units[a].text)}
+        self._spoken = {n for n, u in enumerate(units.units) if u.kind == "sentence" and _SPOKEN.search(fold(u.text))}
         # an item of a list is about what the list's heading names ("Khu thương mại tự do Hải
         # Phòng:" -> "Được thành lập theo Quyết định 4068 ..."): the heading's words count as its own
         self._item_heading = {n: frozenset(analyse(u.section, units.synonyms))
@@ -251,6 +265,7 @@ class Reader:
         best_lex = 0.0
         # a year the question names binds every answer (fact kinds check it in `satisfied_by`)
         years = " ".join(YEAR.findall(q.text)) if q.kind.kind not in FACT_KINDS else ""
+        speech = q.kind.kind in ("list", "what") and bool(_SAID_ASKED.search(fold(q.text)))
         for n, d in zip(candidates, dense, strict=True):
             unit = self.units.units[n]
             text_cov, ctx_cov = self._lexical(q, n, spread)
@@ -270,6 +285,8 @@ class Reader:
                 score -= KIND_MISS_PENALTY  # "năm 2026": a sentence of the 2023 plan does not answer
             if q.kind.kind == "who" and PERSON.search(unit.text):
                 score += PERSON_BONUS
+            if speech and n in self._spoken:
+                score += SPEECH_BONUS
             if satisfies and q.kind.kind in LEDE_KINDS and n in self._opening:
                 score += LEDE_BONUS
             if listing and (unit.kind == "list" or inline_items(unit.text)):

@@ -479,6 +479,8 @@ def test_what_someone_asked_is_the_run_of_their_remarks(assistant: Assistant, qu
       "what did he ask the city to focus on?"], "semiconductors"),
     (["who from the foreign ministry attended the january 6 conference?", "what else is he chairman of?",
       "and which resolution did he want the city to make full use of?"], "Resolution No. 226"),
+    # "he" is the deputy minister, and his remarks run over sentences that name him only at their start
+    (["who is Ngo Le Van?", "what did he say about the diplomatic staff?"], "streamlined"),
 ])
 def test_a_follow_up_without_a_subject_of_its_own_is_answered_in_context(chatting: Assistant, turns: list[str],
                                                                          fact: str) -> None:
@@ -524,4 +526,15 @@ def test_informal_wording_is_answered_from_the_documents_own_words(assistant: As
 ])
 def test_informal_wording_does_not_open_the_gate_to_what_the_documents_lack(assistant: Assistant,
                                                                             question: str) -> None:
+    assert assistant.answer(question).refused
+
+
+def test_a_when_question_about_something_due_is_answered_with_its_date(assistant: Assistant) -> None:
+    # "due" asks when; it is no subject the documents lack
+    assert_answered_with(assistant, "when's the final review of the res 226 pilot due?", "2030")
+
+
+@pytest.mark.parametrize("question", ["how old is Ngo Le Van?", "Ông Trần Huy Kiên năm nay bao nhiêu tuổi?"])
+def test_an_age_is_not_answered_with_another_number(assistant: Assistant, question: str) -> None:
+    # the documents name both men and write years beside them, never an age
     assert assistant.answer(question).refused

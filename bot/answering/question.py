@@ -104,6 +104,7 @@ class QuestionKind:
     measured: str = ""
     money: str = ""  # MONEY or MONEY_USD: "how many" asks for an amount of money (in dollars)
     period: bool = False  # a "when" question for a period, from when to when: two years or dates
+    age: bool = False  # "how old", "bao nhiêu tuổi": the number must be an age
     contact: str = ""  # "email" or "phone": the answer writes an email address or a telephone number
 
     def satisfied_by(self, text: str, question: str = "", context: str = "", scope: str = "") -> bool:
@@ -135,6 +136,8 @@ class QuestionKind:
                 return area_of(folded, self.measured, _folded(context) if context else "",
                                _folded(scope) if scope else "")
             if self.money and (_DOLLARS if self.money == MONEY_USD else _MONEY).search(folded) is None:
+                return False
+            if self.age and _AGE.search(folded) is None:
                 return False
             if not self.counted or (" " in self.counted) != has_vietnamese_marks(text):
                 return True
@@ -656,10 +659,15 @@ _VI_PLURAL = re.compile(r"\b(nhung|cac)\b.*\b(gi|nao)\b"
 def question_kind(question: str, language: str) -> QuestionKind:
     kind = _question_kind(question, language)
     folded = fold(question)
+    if _AGE_ASKED.search(folded):
+        kind = replace(kind, kind="how-many", age=True)
     contact = "email" if _EMAIL_ASKED.search(folded) else "phone" if _PHONE_ASKED.search(folded) else ""
     return replace(kind, contact=contact) if contact else kind
 
 
+# an age asked for, and written
+_AGE_ASKED = re.compile(r"\b(how old|what age|bao nhieu tuoi|may tuoi|tuoi doi)\b")
+_AGE = re.compile(r"\b\d+\s*(tuoi|years? old|year-old)\b")
 # an email address or a telephone number asked for: only a passage that writes one answers
 _EMAIL_ASKED = re.compile(r"\b(e-?mail|thu dien tu)\b")
 _PHONE_ASKED = re.compile(r"\b(phone|telephone|hotline|fax|dien thoai|so dt|sdt|duong day nong)\b")
@@ -771,7 +779,7 @@ QUESTION_FRAME = QUESTION_FRAME | frozenset(stem(w) for w in (
     "concerning", "provide", "provides", "stipulate", "stipulates", "anything", "gimme", "rundown", "lowdown",
     "recap", "gist", "offer", "offers", "offered", "offering",
     "altogether", "combined", "approximately", "roughly", "figure", "figures", "number", "acronym",
-    "abbreviation", "abbreviated"))
+    "abbreviation", "abbreviated", "due"))
 QUESTION_FRAME_PAIRS = frozenset([
     "noi_dung", "thong_tin", "cho_biet", "liet_ke", "tom_tat", "gioi_thieu", "cu_the", "hien_nay", "nhu_the",
     "ra_sao", "the_nao", "chu_yeu", "chinh_la", "biet_ve", "phan_tram", "ty_le", "chi_tiet",

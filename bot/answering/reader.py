@@ -22,7 +22,7 @@ import numpy as np
 
 from bot.answering.question import FACT_KINDS, PERSON, YEAR, AnalysedQuestion, mentions, same_year
 from indexer.search import SearchResult
-from indexer.text import fold, folded_words
+from indexer.text import fold, folded_words, name_runs
 from indexer.unit_index import UnitIndex, analyse
 from indexer.units import Unit, inline_items
 
@@ -125,8 +125,8 @@ _SAID_ASKED = re.compile(r"\b(ask|asked|asks|wants?|wanted|expect(?:s|ed)?|mong 
                          r"chi dao|phat bieu|bieu duong|noi gi|noi ve)\b")
 # a sentence that reports what someone said (folded)
 _SPOKEN = re.compile(r"\b(said|says|stated|emphasi[sz]ed|stressed|noted|requested|asked|urged|called on|commended|"
-                     r"praised|remarks|speech|suggested|proposed|directed|phat bieu|nhan manh|bieu duong|cho rang|"
-                     r"khang dinh)\b")  # not "yêu cầu", "chỉ đạo": a plan's requirements and directions are nouns
+                     r"praised|remarks|speech|suggested|proposed|directed|expressed|believes?|hoped|hopes|"
+                     r"phat bieu|nhan manh|bieu duong|cho rang|khang dinh|tin tuong|ky vong|mong muon)\b")  # not "yêu cầu", "chỉ đạo": a plan's requirements and directions are nouns
 
 
 def _goes_on(before: str, text: str) -> bool:
@@ -198,6 +198,13 @@ class Reader:
         # prose: "what did the Deputy Minister ask" is answered by the run of his remarks)
         self._goes_on = {n: a for n, a in self._next.items() if _goes_on(units.units[n].text, units.units[a].text)}
         self._spoken = {n for n, u in enumerate(units.units) if u.kind == "sentence" and _SPOKEN.search(fold(u.text))}
+        # ... and is about whom that one names ("He also requested ..." after "... Deputy Minister Ngo
+        # Le Van commended ..."): that one's names count as its own words
+        self._named_before: dict[int, frozenset[str]] = {}
+        for n, a in sorted(self._goes_on.items(), key=lambda na: (units.units[na[0]].doc_id, units.units[na[0]].order)):
+            names = " ".join(run for _at, run in name_runs(units.units[n].text) if " " in run)
+            self._named_before[a] = self._named_before.get(n, frozenset()) | frozenset(analyse(names, units.synonyms))
+            self._about[a] += self._about[n]
         # an item of a list is about what the list's heading names ("Khu thương mại tự do Hải
         # Phòng:" -> "Được thành lập theo Quyết định 4068 ..."): the heading's words count as its own
         self._item_heading = {n: frozenset(analyse(u.section, units.synonyms))
@@ -208,7 +215,7 @@ class Reader:
         """(share of the question's weight in the unit's text, share in its text, title and section).
         In the text share, a word found in most candidate units names the subject rather than the
         answer and counts for less."""
-        terms = self.units.terms[n] | self._item_heading.get(n, frozenset())
+        terms = self.units.terms[n] | self._item_heading.get(n, frozenset()) | self._named_before.get(n, frozenset())
         context = terms | self.units.context_terms[n] | self._antecedent_terms.get(n, frozenset())
         have = set(terms)
         have_ctx = set(context)
@@ -259,7 +266,8 @@ class Reader:
             return Reading((), False, 0.0, 0.0, 0)
         dense = self.units.vectors[candidates] @ q_vec
         # a word that most candidate units hold (in their text, title or section) names the subject
-        spread = {term: sum(term in self.units.terms[n] or term in self.units.context_terms[n] for n in candidates)
+        spread = {term: sum(term in self.units.terms[n] or term in self.units.context_terms[n]
+                            or term in self._named_before.get(n, ()) for n in candidates)
                   / len(candidates) for term in q.weights}
         scored: list[Quote] = []
         best_lex = 0.0

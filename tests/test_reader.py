@@ -538,3 +538,18 @@ def test_a_when_question_about_something_due_is_answered_with_its_date(assistant
 def test_an_age_is_not_answered_with_another_number(assistant: Assistant, question: str) -> None:
     # the documents name both men and write years beside them, never an age
     assert assistant.answer(question).refused
+
+
+@pytest.mark.parametrize(("question", "facts"), [
+    # the document whose title names the subject gives the overview: its opening, facts and scope
+    ("Can you summarise Resolution 226 for me?", ["27 June 2025", "investment management"]),
+    ("tom tat giup toi nghi quyet 226", ["27 tháng 6 năm 2025", "quản lý đầu tư"]),
+    # a news report's overview skips who was present and reaches what happened
+    ("summary of the article reviewing HP's external relations in 2025", ["ABAC 3"]),
+])
+def test_an_overview_gives_the_main_points_of_the_document(assistant: Assistant, question: str,
+                                                            facts: list[str]) -> None:
+    answer = assistant.answer(question)
+    assert not answer.refused, answer.text
+    for fact in facts:
+        assert fact in answer.text, answer.text

@@ -779,14 +779,16 @@ QUESTION_FRAME = QUESTION_FRAME | frozenset(stem(w) for w in (
     "concerning", "provide", "provides", "stipulate", "stipulates", "anything", "gimme", "rundown", "lowdown",
     "recap", "gist", "offer", "offers", "offered", "offering",
     "altogether", "combined", "approximately", "roughly", "figure", "figures", "number", "acronym",
-    "abbreviation", "abbreviated", "due"))
+    "abbreviation", "abbreviated", "due", "summarize", "summarise", "summarized", "summarised", "summarizing",
+    "summarising"))
 QUESTION_FRAME_PAIRS = frozenset([
     "noi_dung", "thong_tin", "cho_biet", "liet_ke", "tom_tat", "gioi_thieu", "cu_the", "hien_nay", "nhu_the",
     "ra_sao", "the_nao", "chu_yeu", "chinh_la", "biet_ve", "phan_tram", "ty_le", "chi_tiet",
     # "X là viết tắt của cái gì" (what X stands for), "có gì đáng chú ý / nổi bật" (what stands out),
     # "kể ra / kể tên giúp mình" (name them for me): ways of asking, not subjects
     "viet_tat", "cai_gi", "cai_nao", "dang_chu", "chu_y", "noi_bat", "diem_nhan", "ke_ra", "ke_ten",
-    "giup_minh", "giu_chuc", "chuc_gi", "chuc_vu", "chuc_danh", "dam_nhiem", "nam_giu",
+    "giup_minh", "giu_chuc", "chuc_gi", "chuc_vu", "chuc_danh", "dam_nhiem", "nam_giu", "giup_toi", "cho_toi",
+    "giup_em", "cho_em", "cho_minh",
 ])
 
 
@@ -801,7 +803,8 @@ def term_weights(terms: list[str], idf: Callable[[str], float], stem: Callable[[
     weights: dict[str, float] = {}
     for term in dict.fromkeys(terms):
         parts = term.split("_")
-        if (term in QUESTION_FRAME_PAIRS or term in frame_parts
+        # ... as does a pair between two framing pairs ("tat_giup" of "tóm tắt giúp tôi")
+        if (term in QUESTION_FRAME_PAIRS or term in frame_parts or all(p in frame_parts for p in parts)
                 or any(p in QUESTION_FRAME or p in generic or p in pure_parts for p in parts)):
             continue
         weight = idf(term) * (1.5 if "_" in term else 1.0)

@@ -37,6 +37,8 @@ PERSON_BONUS = 0.2  # a "who" question, and the unit names a person
 # a news article's opening sentence carries its key facts (when, the document's number, its period):
 # for such a question it counts a little more than a later sentence that shares as many words
 LEDE_BONUS = 0.25
+# an overview of what a document's title names ("tóm tắt Nghị quyết 226") is that document's to give
+TITLE_BONUS = 0.3
 # "what did the Deputy Minister ask / say": a sentence that reports someone's words answers, not
 # one that lists him among those present
 SPEECH_BONUS = 0.3
@@ -123,6 +125,8 @@ _SPEECH_ASKED = re.compile(r"\b(ask|asked|asks|request|requests|requested|urge|u
 _SAID_ASKED = re.compile(r"\b(ask|asked|asks|wants?|wanted|expect(?:s|ed)?|mong muon|ky vong|request\w*|urge[sd]?|say|said|says|tell|told|call(?:ed)? (?:on|for)|"
                          r"propos\w*|recommend\w*|emphasi[sz]\w*|prais\w*|commend\w*|de nghi|yeu cau|nhan manh|"
                          r"chi dao|phat bieu|bieu duong|noi gi|noi ve)\b")
+# who was present: a news report's customary second sentence, not what the report is about
+_PRESENT = re.compile(r"\s*(Attending|Also attending|Present at|Dự hội nghị|Tham dự|Cùng dự)\b")
 # a sentence that reports what someone said (folded)
 _SPOKEN = re.compile(r"\b(said|says|stated|emphasi[sz]ed|stressed|noted|requested|asked|urged|called on|commended|"
                      r"praised|remarks|speech|suggested|proposed|directed|expressed|believes?|hoped|hopes|"
@@ -182,7 +186,8 @@ class Reader:
             self._previous.update(zip(sentences[1:], sentences, strict=False))
             self._next.update(zip(sentences, sentences[1:], strict=False))
             self._lede[doc] = [n for n in ordered if not units.units[n].about_document
-                               and units.units[n].kind in ("sentence", "list")][:LEDE_UNITS]
+                               and units.units[n].kind in ("sentence", "list")
+                               and not _PRESENT.match(units.units[n].text)][:LEDE_UNITS]
             if self._lede[doc] and self.units.units[self._lede[doc][0]].kind == "sentence":
                 self._opening.add(self._lede[doc][0])
         # a sentence that opens with a pronoun ("He emphasized that ...") is about the subject of the
@@ -197,6 +202,9 @@ class Reader:
         # a sentence -> the next one when that one goes on with the same subject (a list asked of
         # prose: "what did the Deputy Minister ask" is answered by the run of his remarks)
         self._goes_on = {n: a for n, a in self._next.items() if _goes_on(units.units[n].text, units.units[a].text)}
+        titles: dict[str, frozenset[str]] = {}
+        self._title_terms = [titles.setdefault(u.doc_id, frozenset(analyse(str(m.get("title", "")), units.synonyms)))
+                             for u, m in zip(units.units, units.meta, strict=True)]
         self._spoken = {n for n, u in enumerate(units.units) if u.kind == "sentence" and _SPOKEN.search(fold(u.text))}
         # ... and is about whom that one names ("He also requested ..." after "... Deputy Minister Ngo
         # Le Van commended ..."): that one's names count as its own words
@@ -295,6 +303,8 @@ class Reader:
                 score += PERSON_BONUS
             if speech and n in self._spoken:
                 score += SPEECH_BONUS
+            if q.kind.kind == "overview" and self._titled(q, n):
+                score += TITLE_BONUS
             if satisfies and q.kind.kind in LEDE_KINDS and n in self._opening:
                 score += LEDE_BONUS
             if listing and (unit.kind == "list" or inline_items(unit.text)):
@@ -336,6 +346,11 @@ class Reader:
         return frozenset(analyse(head, self.units.synonyms))
 
     # -- choosing ---------------------------------------------------------------------------------
+    def _titled(self, q: AnalysedQuestion, n: int) -> bool:
+        """Does the title of the unit's document hold every word of the question?"""
+        words = [t for t in q.weights if "_" not in t]
+        return bool(words) and all(t in self._title_terms[n] for t in words)
+
     def _select(self, q: AnalysedQuestion, scored: list[Quote]) -> list[Quote]:
         if not scored:
             return []
@@ -371,7 +386,8 @@ class Reader:
             if q.kind.kind not in ("list", "overview", "what", "yes-no") and not cand.satisfies:
                 continue
             chosen.append(cand)
-        if q.kind.kind == "overview" and first.unit.kind != "list":
+        # ... and an overview of what a document's title names is that document's opening
+        if q.kind.kind == "overview" and (first.unit.kind != "list" or self._titled(q, top.index)):
             chosen = self._with_lede(top, chosen, scored, limit)
         # a sentence that points back comes with the one it points to; for a list, an overview or a
         # "what", a sentence that announces what the next one details comes with that one
@@ -426,9 +442,11 @@ class Reader:
 
     def _with_lede(self, top: Quote, chosen: list[Quote], scored: list[Quote], limit: int) -> list[Quote]:
         """An overview of the leading document: its opening units, which state what it is about,
-        come before other quotes of lower score."""
+        come before other quotes of lower score (an opening unit the search did not bring too)."""
         by_unit = {c.index: c for c in scored}
-        lede = [by_unit[n] for n in self._lede.get(top.unit.doc_id, []) if n in by_unit and n != top.index]
+        lede = [by_unit.get(n) or Quote(n, self.units.units[n], self.units.meta[n], top.score - 1e-3, top.dense, 0.0,
+                                        top.satisfies)
+                for n in self._lede.get(top.unit.doc_id, []) if n != top.index]
         out = [top]
         for cand in [*lede, *chosen[1:]]:
             if len(out) >= limit:

@@ -553,3 +553,13 @@ def test_an_overview_gives_the_main_points_of_the_document(assistant: Assistant,
     assert not answer.refused, answer.text
     for fact in facts:
         assert fact in answer.text, answer.text
+
+
+@pytest.mark.parametrize(("question", "fact"), [
+    # the count the question gives picks the passage that writes it: "three sites" lists the places
+    ("where are the 3 locations of the Hai Phong free trade zone?", "Cat Hai island"),
+    ("Khu thương mại tự do Hải Phòng nằm ở 3 khu vực nào?", "Chấn Hưng"),
+])
+def test_a_count_the_question_gives_picks_the_passage_that_writes_it(assistant: Assistant, question: str,
+                                                                     fact: str) -> None:
+    assert_answered_with(assistant, question, fact)

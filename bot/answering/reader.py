@@ -37,6 +37,8 @@ PERSON_BONUS = 0.2  # a "who" question, and the unit names a person
 # a news article's opening sentence carries its key facts (when, the document's number, its period):
 # for such a question it counts a little more than a later sentence that shares as many words
 LEDE_BONUS = 0.25
+# "the 3 sites of the FTZ": a unit that writes that count ("in three sites") is the one meant
+COUNT_BONUS = 0.15
 # an overview of what a document's title names ("tóm tắt Nghị quyết 226") is that document's to give
 TITLE_BONUS = 0.3
 # "what did the Deputy Minister ask / say": a sentence that reports someone's words answers, not
@@ -125,6 +127,24 @@ _SPEECH_ASKED = re.compile(r"\b(ask|asked|asks|request|requests|requested|urge|u
 _SAID_ASKED = re.compile(r"\b(ask|asked|asks|wants?|wanted|expect(?:s|ed)?|mong muon|ky vong|request\w*|urge[sd]?|say|said|says|tell|told|call(?:ed)? (?:on|for)|"
                          r"propos\w*|recommend\w*|emphasi[sz]\w*|prais\w*|commend\w*|de nghi|yeu cau|nhan manh|"
                          r"chi dao|phat bieu|bieu duong|noi gi|noi ve)\b")
+# a count the question gives, before what it counts ("the 3 sites", "gồm 3 khu vực", "chia làm 2 giai đoạn")
+_GIVEN_COUNT = re.compile(r"(?:^|\b(?:the|its|all|those|these|of|in|into|gom|co|cac|nhung|lam|thanh|thuoc)\s+)"
+                          r"(\d{1,2})\s+(?=[a-z])")
+_COUNT_WORDS = {2: ("two", "hai"), 3: ("three", "ba"), 4: ("four", "bốn"), 5: ("five", "năm"), 6: ("six", "sáu"),
+                7: ("seven", "bảy"), 8: ("eight", "tám"), 9: ("nine", "chín"), 10: ("ten", "mười"),
+                11: ("eleven", "mười một"), 12: ("twelve", "mười hai")}
+
+
+def _writes_count(text: str, count: int) -> bool:
+    """Does a passage write the count, in figures or in words (Vietnamese words with their marks:
+    folded, "ba" is also "bà", "năm" "Nam")?"""
+    if re.search(rf"(?<![\d.,]){count}(?![\d.,%])", text):
+        return True
+    words = _COUNT_WORDS.get(count, ())
+    lower = text.lower()
+    return any(re.search(rf"(?<!\w){w}(?!\w)", lower) for w in words)
+
+
 # who was present: a news report's customary second sentence, not what the report is about
 _PRESENT = re.compile(r"\s*(Attending|Also attending|Present at|Dự hội nghị|Tham dự|Cùng dự)\b")
 # a sentence that reports what someone said (folded)
@@ -282,6 +302,7 @@ class Reader:
         # a year the question names binds every answer (fact kinds check it in `satisfied_by`)
         years = " ".join(YEAR.findall(q.text)) if q.kind.kind not in FACT_KINDS else ""
         speech = q.kind.kind in ("list", "what") and bool(_SAID_ASKED.search(fold(q.text)))
+        counts = {int(c) for c in _GIVEN_COUNT.findall(fold(q.text)) if 1 < int(c) <= 12}
         for n, d in zip(candidates, dense, strict=True):
             unit = self.units.units[n]
             text_cov, ctx_cov = self._lexical(q, n, spread)
@@ -303,6 +324,8 @@ class Reader:
                 score += PERSON_BONUS
             if speech and n in self._spoken:
                 score += SPEECH_BONUS
+            if counts and all(_writes_count(unit.text, c) for c in counts):
+                score += COUNT_BONUS
             if q.kind.kind == "overview" and self._titled(q, n):
                 score += TITLE_BONUS
             if satisfies and q.kind.kind in LEDE_KINDS and n in self._opening:

@@ -511,6 +511,12 @@ def test_an_off_topic_question_after_a_conversation_is_still_refused(chatting: A
     ("hoi nghi abac 3 co gi noi bat, ke ra giup minh", "ABAC 3"),
     # a short form in a question typed without marks is judged on the documents' pairs
     ("heza la to chuc gi vay", "HEZA"),
+    # "documents" asks for the answer's form, not a subject; "FM" is the foreign minister
+    ("which documents does the 01/CTr-UBND programme carry out?", "217-KH/TU"),
+    ("which deputy FM came to the jan 6 conference?", "Ngo Le Van"),
+    # "muốn" typed without marks is "to want", not "mướn" (to rent); wanted by the deputy minister,
+    # it is what he said, not a list of the city's branches
+    ("thu truong ngo le van muon hai phong thu hut dau tu vao nganh nao", "bán dẫn"),
     # "phụ cấp thêm" is the extra income the documents speak of
     ("cong chuc hai phong duoc phu cap them toi da bao nhieu lan quy luong", "0,8 lần"),
 ])

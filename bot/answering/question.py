@@ -59,13 +59,18 @@ PERSON = re.compile(
 _NAMED = re.compile(
     r"(?<!\w)(?:Mr|Mrs|Ms|Dr|ông|bà|Ông|Bà|Chairman|Chairwoman|Minister|Director|Chief of staff|Chủ tịch|"
     r"Thứ trưởng|Bộ trưởng|Giám đốc|Chánh Văn phòng)\.?\s+([A-ZĐÀ-Ỹ][\wÀ-ỹ]*(?:\s+[A-ZĐÀ-Ỹ][\wÀ-ỹ]*){1,3})"
-    r"(?=\s*(?:[,.;:()]|$))")
+    r"(?=\s*(?:[,.;:()]|$)|\s+[a-zà-ỹđ])")
+# ... but not the body an office belongs to ("Thứ trưởng Bộ Ngoại giao", "Minister of ...")
+_BODY_WORDS = frozenset(["Bộ", "Sở", "Ủy", "Uỷ", "Ban", "Hội", "Văn", "Ministry", "Department", "Committee", "Council",
+                         "Office", "Of"])
 
 
 def person_named(text: str) -> str:
     """The first person a passage names."""
-    m = _NAMED.search(text)
-    return m.group(1) if m else ""
+    for m in _NAMED.finditer(text):
+        if m.group(1).split()[0] not in _BODY_WORDS:
+            return m.group(1)
+    return ""
 
 
 # a place in an English passage: a preposition before a name ("in Chan Hung", "at the City Convention
@@ -762,7 +767,7 @@ itself themselves himself herself yourself ourselves myself anyone someone somet
 one ones chunk chunks portion portions piece pieces bit bits
 pls plz thx thanks max min info ok okay hi hello hey case cases both title titles functional
 re regarding concerning provide provides stipulate stipulates anything gimme rundown lowdown recap gist
-offer offers offered offering grant grants granted
+offer offers offered offering grant grants granted document documents get gets got getting gotten
 """.split())  # noqa: SIM905 (a word list reads best as text)
 
 # Words and Vietnamese two-syllable words that frame a question rather than name what it is about

@@ -51,6 +51,7 @@ LEDE_KINDS = ("when", "how-many", "how-long")
 W_TEXT_LIST = 0.4
 LIST_BONUS = 0.4
 HEAD_BONUS = 0.3  # ... and more when its introduction or heading names what the question lists
+LIST_HEAD_MIN_TEXT = 0.25  # ... for one whose heading names what is listed, a quarter in its own text
 LIST_MIN_CONTEXT = 0.5  # ... when the enumeration's text, title and section hold half the question's words
 SAME_DOCUMENT_LIST_MARGIN = 0.7  # a list or overview answer quotes more of the leading document
 PARENT_LIST_MARGIN = 0.1  # an overview quotes the list of its best item when the list scores this close
@@ -126,7 +127,9 @@ _SPEECH_ASKED = re.compile(r"\b(ask|asked|asks|request|requests|requested|urge|u
 # ... and of what someone said in so many words (not "the tasks", "what to focus on")
 _SAID_ASKED = re.compile(r"\b(ask|asked|asks|wants?|wanted|expect(?:s|ed)?|mong muon|ky vong|request\w*|urge[sd]?|say|said|says|tell|told|call(?:ed)? (?:on|for)|"
                          r"propos\w*|recommend\w*|emphasi[sz]\w*|prais\w*|commend\w*|de nghi|yeu cau|nhan manh|"
-                         r"chi dao|phat bieu|bieu duong|noi gi|noi ve)\b")
+                         r"chi dao|phat bieu|bieu duong|noi gi|noi ve"
+                         # "muốn" when an office holder wants it, not the asker ("tôi muốn biết")
+                         r"|(?:thu truong|bo truong|chu tich|giam doc|lanh dao)\b[\w ]{0,40}?\bmuon)\b")
 # a count the question gives, before what it counts ("the 3 sites", "gồm 3 khu vực", "chia làm 2 giai đoạn")
 _GIVEN_COUNT = re.compile(r"(?:^|\b(?:the|its|all|those|these|of|in|into|gom|co|cac|nhung|lam|thanh|thuoc)\s+)"
                           r"(\d{1,2})\s+(?=[a-z])")
@@ -331,8 +334,9 @@ class Reader:
             if satisfies and q.kind.kind in LEDE_KINDS and n in self._opening:
                 score += LEDE_BONUS
             if listing and (unit.kind == "list" or inline_items(unit.text)):
-                if q.head:  # the question names what it lists: an enumeration of that
-                    score += LIST_BONUS + HEAD_BONUS if _names_head(q.head, self._heading_terms(unit)) else 0.0
+                if q.head:  # the question names what it lists: an enumeration of that, about its subject
+                    score += LIST_BONUS + HEAD_BONUS if _names_head(q.head, self._heading_terms(unit)) \
+                        and text_cov >= LIST_HEAD_MIN_TEXT else 0.0
                 elif ctx_cov >= LIST_MIN_CONTEXT:
                     score += LIST_BONUS
             scored.append(Quote(n, unit, self.units.meta[n], score, float(d), text_cov, satisfies))

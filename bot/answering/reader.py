@@ -51,7 +51,8 @@ LEDE_KINDS = ("when", "how-many", "how-long")
 W_TEXT_LIST = 0.4
 LIST_BONUS = 0.4
 HEAD_BONUS = 0.3  # ... and more when its introduction or heading names what the question lists
-LIST_HEAD_MIN_TEXT = 0.25  # ... for one whose heading names what is listed, a quarter in its own text
+LIST_HEAD_MIN_TEXT = 0.25  # ... an unheaded enumeration, a quarter of the question's words in its text
+MAX_HEADING_WORDS = 15  # what a sentence says before its colon introduces what follows, if this short
 LIST_MIN_CONTEXT = 0.5  # ... when the enumeration's text, title and section hold half the question's words
 SAME_DOCUMENT_LIST_MARGIN = 0.7  # a list or overview answer quotes more of the leading document
 PARENT_LIST_MARGIN = 0.1  # an overview quotes the list of its best item when the list scores this close
@@ -334,9 +335,12 @@ class Reader:
             if satisfies and q.kind.kind in LEDE_KINDS and n in self._opening:
                 score += LEDE_BONUS
             if listing and (unit.kind == "list" or inline_items(unit.text)):
-                if q.head:  # the question names what it lists: an enumeration of that, about its subject
+                if q.head:  # the question names what it lists: an enumeration of that (a sentence with no
+                    # heading of its own must also be about the question's subject: "các cấp, các ngành")
+                    headed = unit.kind == "list" or len(unit.text.split(":", 1)[0].split()) <= MAX_HEADING_WORDS < len(
+                        unit.text.split())
                     score += LIST_BONUS + HEAD_BONUS if _names_head(q.head, self._heading_terms(unit)) \
-                        and text_cov >= LIST_HEAD_MIN_TEXT else 0.0
+                        and (headed or text_cov >= LIST_HEAD_MIN_TEXT) else 0.0
                 elif ctx_cov >= LIST_MIN_CONTEXT:
                     score += LIST_BONUS
             scored.append(Quote(n, unit, self.units.meta[n], score, float(d), text_cov, satisfies))

@@ -517,6 +517,9 @@ def test_an_off_topic_question_after_a_conversation_is_still_refused(chatting: A
     # "muốn" typed without marks is "to want", not "mướn" (to rent); wanted by the deputy minister,
     # it is what he said, not a list of the city's branches
     ("thu truong ngo le van muon hai phong thu hut dau tu vao nganh nao", "bán dẫn"),
+    # "muốn", "xem" and the classifier of "cái gì" only frame the question
+    ("toi muon xem toan van nghi quyet 226 o trang web nao", "thuvienphapluat.vn"),
+    ("Techfest 2022 là cái gì vậy", "Techfest"),
     # "phụ cấp thêm" is the extra income the documents speak of
     ("cong chuc hai phong duoc phu cap them toi da bao nhieu lan quy luong", "0,8 lần"),
 ])

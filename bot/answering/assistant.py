@@ -30,6 +30,7 @@ from bot.answering.question import (
     person_named,
     question_kind,
     term_weights,
+    weighed_text,
 )
 from bot.answering.reader import Reader, Reading
 from bot.answering.vocabulary import Speller, unseen_words, warm_vocabulary
@@ -217,7 +218,7 @@ class Assistant:
         links = tuple((tuple(stem(w) for w in words), tuple(tuple(stem(w) for w in form) for form in forms))
                       for words, forms in expansion.links)
         plain = gen.units.synonyms.rewrite(question)
-        weights = term_weights(analyse(plain, gen.units.synonyms), gen.units.idf, stem)
+        weights = term_weights(analyse(weighed_text(plain), gen.units.synonyms), gen.units.idf, stem)
         if query != question:  # a follow-up: the earlier topic helps, the new question's words lead
             for term, weight in term_weights(analyse(search_text, gen.units.synonyms), gen.units.idf, stem).items():
                 weights.setdefault(term, HISTORY_WEIGHT * weight)

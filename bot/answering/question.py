@@ -775,7 +775,7 @@ offer offers offered offering grant grants granted document documents get gets g
 QUESTION_FRAME = frozenset([
     "main", "point", "key", "content", "detail", "inform", "info", "tell", "know", "list", "explain", "give",
     "pleas", "summari", "overview", "kind", "type", "thing", "mention", "say", "said", "describ", "happen",
-    "exact", "specif", "basic", "briefli", "gi", "nao", "sao", "oi", "nhe", "vay", "ah",
+    "exact", "specif", "basic", "briefli", "gi", "nao", "sao", "oi", "nhe", "vay", "ah", "muon", "xem",
 ])
 # words about the answer's form rather than its subject: an address, a percentage, the documents,
 # "in a nutshell" (stemmed as the unit index stems)
@@ -795,6 +795,15 @@ QUESTION_FRAME_PAIRS = frozenset([
     "giup_minh", "giu_chuc", "chuc_gi", "chuc_vu", "chuc_danh", "dam_nhiem", "nam_giu", "giup_toi", "cho_toi",
     "giup_em", "cho_em", "cho_minh",
 ])
+
+
+# "cái gì", "cái nào" ask as "gì", "nào" do; folded, "cái" is also the "cải" of "cải cách"
+_CLASSIFIER = re.compile(r"(?<!\w)c[aá]i(?=\s+(?:g[iì]|n[aà]o)(?!\w))", re.IGNORECASE)
+
+
+def weighed_text(text: str) -> str:
+    """The question as its words are weighed: without a classifier that only frames it."""
+    return _CLASSIFIER.sub("", text)
 
 
 def term_weights(terms: list[str], idf: Callable[[str], float], stem: Callable[[str], str]) -> dict[str, float]:

@@ -572,3 +572,12 @@ def test_an_overview_gives_the_main_points_of_the_document(assistant: Assistant,
 def test_a_count_the_question_gives_picks_the_passage_that_writes_it(assistant: Assistant, question: str,
                                                                      fact: str) -> None:
     assert_answered_with(assistant, question, fact)
+
+
+def test_what_someone_said_is_his_remarks_in_order_not_that_he_attended(assistant: Assistant) -> None:
+    answer = assistant.answer("What did the deputy foreign minister say about economic diplomacy?")
+    assert not answer.refused, answer.text
+    assert "semiconductors" in answer.text, answer.text  # the sentence on economic diplomacy ...
+    assert "Attending the conference" not in answer.text, answer.text  # ... not the list of those present
+    quotes = [line for line in answer.text.splitlines() if line.startswith("- ")]
+    assert not quotes[0].startswith("- He "), answer.text  # "he" is named before he is quoted

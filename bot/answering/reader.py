@@ -328,6 +328,8 @@ class Reader:
                 score += PERSON_BONUS
             if speech and n in self._spoken:
                 score += SPEECH_BONUS
+            elif speech and _PRESENT.match(unit.text):
+                score -= SPEECH_BONUS  # he was there, but this is not what he said
             if counts and all(_writes_count(unit.text, c) for c in counts):
                 score += COUNT_BONUS
             if q.kind.kind == "overview" and self._titled(q, n):
@@ -425,10 +427,16 @@ class Reader:
         chosen = self._with_neighbours(chosen, self._antecedent, 1e-6)
         if q.kind.kind in ("list", "overview", "what"):
             chosen = self._with_neighbours(chosen, self._details, 2e-6)
-        if q.kind.kind in ("list", "what") and _SPEECH_ASKED.search(fold(q.text)):
+        if q.kind.kind in ("list", "what") and (_SPEECH_ASKED.search(fold(q.text)) or _SAID_ASKED.search(fold(q.text))):
             for quote in [c for c in chosen if c.unit.kind == "sentence"]:
                 chosen = self._with_run(quote, chosen)
         rest = sorted(chosen[1:], key=lambda c: (c.unit.doc_id != top.unit.doc_id, c.unit.doc_id, c.unit.order))
+        # "He emphasized ..." first would leave "he" unexplained: the sentence naming him leads
+        before = self._previous.get(top.index)
+        lead = next((c for c in rest if c.index == before), None) if _PRONOUN_EN.match(top.unit.text) else None
+        if lead is not None:
+            rest.remove(lead)
+            return self._details_follow([lead, top, *rest])
         return self._details_follow([top, *rest])  # the best answer first, then the others in reading order
 
     def _details_follow(self, quotes: list[Quote]) -> list[Quote]:

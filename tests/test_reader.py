@@ -581,3 +581,20 @@ def test_what_someone_said_is_his_remarks_in_order_not_that_he_attended(assistan
     assert "Attending the conference" not in answer.text, answer.text  # ... not the list of those present
     quotes = [line for line in answer.text.splitlines() if line.startswith("- ")]
     assert not quotes[0].startswith("- He "), answer.text  # "he" is named before he is quoted
+
+
+@pytest.mark.parametrize(("question", "facts"), [
+    ("Who signed Resolution 226 and when did it take effect?", ["Tran Thanh Man", "1 July 2025"]),
+    ("ai ky nghi quyet 226 va no co hieu luc khi nao", ["Trần Thanh Mẫn", "1 tháng 7 năm 2025"]),
+])
+def test_two_questions_in_one_message_get_both_answers(assistant: Assistant, question: str, facts: list[str]) -> None:
+    answer = assistant.answer(question)
+    assert not answer.refused, answer.text
+    for fact in facts:
+        assert fact in answer.text, answer.text
+
+
+def test_two_questions_in_one_are_refused_when_the_documents_answer_only_one(assistant: Assistant) -> None:
+    # the documents give the resolution's signatory, but no investment capital pledged in dollars
+    answer = assistant.answer("who signed res 226 and how many US dollars did investors pledge at the conference?")
+    assert answer.refused or "Tran Thanh Man" not in answer.text, answer.text

@@ -29,6 +29,7 @@ from bot.answering.question import (
     list_head,
     person_named,
     question_kind,
+    split_asks,
     term_weights,
     weighed_text,
 )
@@ -263,6 +264,9 @@ class Assistant:
         gen = self.generation()
         q = self.analyse(question, query, lang, gen)
         results, reading, verdict = self._read(q, gen)
+        both = self._read_asks(question, query, lang, gen)
+        if both is not None:  # two questions in one message, each answered: both answers, together
+            q, results, reading, verdict = both
         log.debug("verdict", extra={"signals": verdict.signals, "reason": verdict.reason, "kind": q.kind.kind})
         if not verdict.answerable:
             answer = compose.refusal(question, lang, self.where_to_ask(question, lang))
@@ -277,6 +281,29 @@ class Assistant:
                            "") if q.kind.kind == "who" else ""
             self.memory.remember(chat_key, question, query, lang, subject or person)
         return answer
+
+    def _read_asks(self, question: str, query: str, lang: str, gen: _Generation
+                   ) -> tuple[AnalysedQuestion, list[SearchResult], Reading, refusal.Verdict] | None:
+        """For a message that asks two questions, each read on its own (the second with the first as
+        its context, as a follow-up is), their quotes together; None unless there are two and the
+        passages answer both."""
+        asks = split_asks(question)
+        if len(asks) < 2:
+            return None
+        read = []
+        for i, ask in enumerate(asks):
+            context = query if i == 0 else f"{ask}\n{asks[0]}"
+            part = self.analyse(ask, context, lang, gen)
+            results, reading, verdict = self._read(part, gen)
+            if not verdict.answerable or not reading.satisfied:
+                return None
+            read.append((part, results, reading, verdict))
+        quotes: list = []
+        for _part, _results, reading, _verdict in read:
+            quotes.extend(x for x in reading.quotes if all(x.index != y.index for y in quotes))
+        first, results, reading, verdict = read[0]
+        return (replace(first, text=question), [r for part in read for r in part[1]],
+                replace(reading, quotes=tuple(quotes)), verdict)
 
     def _read(self, q: AnalysedQuestion, gen: _Generation) -> tuple[list[SearchResult], Reading, refusal.Verdict]:
         """Search, read the retrieved passages' units, and judge whether they answer."""

@@ -797,6 +797,24 @@ QUESTION_FRAME_PAIRS = frozenset([
 ])
 
 
+# two questions in one message: "who signed it and when did it take effect?", "ai ký và khi nào có
+# hiệu lực": each side of "and" / "và" asks with a question word of its own
+_JOIN = re.compile(r"\s*,?\s+(?:and|và|va)\s+", re.IGNORECASE)
+_ASKS = re.compile(r"\b(when|who|whom|where|what|which|how|why|khi nao|bao gio|ai|o dau|bao nhieu|may|gi|nao|"
+                   r"the nao|ra sao)\b")
+
+
+def split_asks(question: str) -> list[str]:
+    """The questions a message asks: itself, or its two sides when each asks on its own ("Techfest
+    và ABAC diễn ra khi nào" is one question about two events)."""
+    for m in _JOIN.finditer(question):
+        first, second = question[:m.start()].strip(), question[m.end():].strip()
+        if (len(first.split()) >= 3 and len(second.split()) >= 2 and _ASKS.search(fold(first))
+                and _ASKS.search(fold(second))):
+            return [first, second]
+    return [question]
+
+
 # "cái gì", "cái nào" ask as "gì", "nào" do; folded, "cái" is also the "cải" of "cải cách"
 _CLASSIFIER = re.compile(r"(?<!\w)c[aá]i(?=\s+(?:g[iì]|n[aà]o)(?!\w))", re.IGNORECASE)
 

@@ -511,8 +511,7 @@ def test_an_off_topic_question_after_a_conversation_is_still_refused(chatting: A
     ("hoi nghi abac 3 co gi noi bat, ke ra giup minh", "ABAC 3"),
     # a short form in a question typed without marks is judged on the documents' pairs
     ("heza la to chuc gi vay", "HEZA"),
-    # "documents" asks for the answer's form, not a subject; "FM" is the foreign minister
-    ("which documents does the 01/CTr-UBND programme carry out?", "217-KH/TU"),
+    # "FM" is the foreign minister
     ("which deputy FM came to the jan 6 conference?", "Ngo Le Van"),
     # "muốn" typed without marks is "to want", not "mướn" (to rent); wanted by the deputy minister,
     # it is what he said, not a list of the city's branches
@@ -529,6 +528,8 @@ def test_informal_wording_is_answered_from_the_documents_own_words(assistant: As
 
 
 @pytest.mark.parametrize("question", [
+    # "documents" here are the paperwork an application needs, which the documents do not list
+    "what documents must I submit to HEZA to license a factory in the free trade zone?",
     "what is the VAT levy inside the FTZ?",
     "minimum wage inside the FTZ?",
     "BRICS la viet tat cua gi",

@@ -48,7 +48,7 @@ _VI_PRONOUN_FOLDED = re.compile(r"\b(ong|ba|anh|chi) ay\b")
 _VI_POINTS_FOLDED = re.compile(r"^no (duoc|co|la|do|nam|ap|thuoc|bat|ket|ra|se|da|con)\b"
                                r"|\b(cai|cong|van ban|chuong trinh|hoi nghi|su kien|nghi quyet|ke hoach|chi thi) (do|nay|ay)\b")
 # ... pronouns that stand for a person (typed with or without marks)
-_PERSON_PRONOUN = re.compile(r"(?<!\w)(?:he|him|his|she|her|(?:ông|bà|anh|chị|ong|ba|anh|chi) (?:ấy|ay|ta))(?!\w)",
+_PERSON_PRONOUN = re.compile(r"(?<!\w)(?:he|him|his|she|her|(?:ông|bà|anh|chị|ong|ba|chi) (?:ấy|ay|ta))(?!\w)",
                              re.IGNORECASE)
 MAX_SUBJECT_CHARS = 80
 _BOTH = re.compile(r"\b(in both cases|both of them|ca hai)\b")

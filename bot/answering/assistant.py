@@ -33,7 +33,7 @@ from bot.answering.question import (
     term_weights,
     weighed_text,
 )
-from bot.answering.reader import Reader, Reading
+from bot.answering.reader import Quote, Reader, Reading
 from bot.answering.vocabulary import Speller, unseen_words, warm_vocabulary
 from bot.config import Settings
 from bot.language import detect
@@ -298,7 +298,7 @@ class Assistant:
             if not verdict.answerable or not reading.satisfied:
                 return None
             read.append((part, results, reading, verdict))
-        quotes: list = []
+        quotes: list[Quote] = []
         for _part, _results, reading, _verdict in read:
             quotes.extend(x for x in reading.quotes if all(x.index != y.index for y in quotes))
         first, results, reading, verdict = read[0]

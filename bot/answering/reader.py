@@ -126,7 +126,8 @@ _SPEECH_ASKED = re.compile(r"\b(ask|asked|asks|request|requests|requested|urge|u
 
 
 # ... and of what someone said in so many words (not "the tasks", "what to focus on")
-_SAID_ASKED = re.compile(r"\b(ask|asked|asks|wants?|wanted|expect(?:s|ed)?|mong muon|ky vong|request\w*|urge[sd]?|say|said|says|tell|told|call(?:ed)? (?:on|for)|"
+_SAID_ASKED = re.compile(r"\b(ask|asked|asks|wants?|wanted|expect(?:s|ed)?|mong muon|ky vong|request\w*|urge[sd]?|"
+                         r"say|said|says|tell|told|call(?:ed)? (?:on|for)|"
                          r"propos\w*|recommend\w*|emphasi[sz]\w*|prais\w*|commend\w*|de nghi|yeu cau|nhan manh|"
                          r"chi dao|phat bieu|bieu duong|noi gi|noi ve"
                          # "muốn" when an office holder wants it, not the asker ("tôi muốn biết")
@@ -151,10 +152,11 @@ def _writes_count(text: str, count: int) -> bool:
 
 # who was present: a news report's customary second sentence, not what the report is about
 _PRESENT = re.compile(r"\s*(Attending|Also attending|Present at|Dự hội nghị|Tham dự|Cùng dự)\b")
-# a sentence that reports what someone said (folded)
+# a sentence that reports what someone said (folded; not "yêu cầu", "chỉ đạo": in a plan they are
+# its requirements and directions)
 _SPOKEN = re.compile(r"\b(said|says|stated|emphasi[sz]ed|stressed|noted|requested|asked|urged|called on|commended|"
                      r"praised|remarks|speech|suggested|proposed|directed|expressed|believes?|hoped|hopes|"
-                     r"phat bieu|nhan manh|bieu duong|cho rang|khang dinh|tin tuong|ky vong|mong muon)\b")  # not "yêu cầu", "chỉ đạo": a plan's requirements and directions are nouns
+                     r"phat bieu|nhan manh|bieu duong|cho rang|khang dinh|tin tuong|ky vong|mong muon)\b")
 
 
 def _goes_on(before: str, text: str) -> bool:
@@ -305,8 +307,9 @@ class Reader:
         best_lex = 0.0
         # a year the question names binds every answer (fact kinds check it in `satisfied_by`)
         years = " ".join(YEAR.findall(q.text)) if q.kind.kind not in FACT_KINDS else ""
-        speech = q.kind.kind in ("list", "what") and bool(_SAID_ASKED.search(fold(q.text)))
-        counts = {int(c) for c in _GIVEN_COUNT.findall(fold(q.text)) if 1 < int(c) <= 12}
+        folded_q = fold(q.text)
+        speech = q.kind.kind in ("list", "what") and bool(_SAID_ASKED.search(folded_q))
+        counts = {int(c) for c in _GIVEN_COUNT.findall(folded_q) if 1 < int(c) <= 12}
         for n, d in zip(candidates, dense, strict=True):
             unit = self.units.units[n]
             text_cov, ctx_cov = self._lexical(q, n, spread)
@@ -339,8 +342,8 @@ class Reader:
             if listing and (unit.kind == "list" or inline_items(unit.text)):
                 if q.head:  # the question names what it lists: an enumeration of that (a sentence with no
                     # heading of its own must also be about the question's subject: "các cấp, các ngành")
-                    headed = unit.kind == "list" or len(unit.text.split(":", 1)[0].split()) <= MAX_HEADING_WORDS < len(
-                        unit.text.split())
+                    before, colon, _after = unit.text.partition(":")
+                    headed = unit.kind == "list" or (bool(colon) and len(before.split()) <= MAX_HEADING_WORDS)
                     score += LIST_BONUS + HEAD_BONUS if _names_head(q.head, self._heading_terms(unit)) \
                         and (headed or text_cov >= LIST_HEAD_MIN_TEXT) else 0.0
                 elif ctx_cov >= LIST_MIN_CONTEXT:
@@ -427,7 +430,8 @@ class Reader:
         chosen = self._with_neighbours(chosen, self._antecedent, 1e-6)
         if q.kind.kind in ("list", "overview", "what"):
             chosen = self._with_neighbours(chosen, self._details, 2e-6)
-        if q.kind.kind in ("list", "what") and (_SPEECH_ASKED.search(fold(q.text)) or _SAID_ASKED.search(fold(q.text))):
+        folded_q = fold(q.text)
+        if q.kind.kind in ("list", "what") and (_SPEECH_ASKED.search(folded_q) or _SAID_ASKED.search(folded_q)):
             for quote in [c for c in chosen if c.unit.kind == "sentence"]:
                 chosen = self._with_run(quote, chosen)
         rest = sorted(chosen[1:], key=lambda c: (c.unit.doc_id != top.unit.doc_id, c.unit.doc_id, c.unit.order))

@@ -599,3 +599,8 @@ def test_two_questions_in_one_are_refused_when_the_documents_answer_only_one(ass
     # the documents give the resolution's signatory, but no investment capital pledged in dollars
     answer = assistant.answer("who signed res 226 and how many US dollars did investors pledge at the conference?")
     assert answer.refused or "Tran Thanh Man" not in answer.text, answer.text
+
+
+def test_who_attended_is_answered_with_the_people_present(assistant: Assistant) -> None:
+    # "dự hội nghị" asks who attended: the organiser's sentence names no one who was there
+    assert_answered_with(assistant, "Ai đã dự hội nghị tổng kết đối ngoại ngày 6/1?", "Ngô Lê Văn")

@@ -649,8 +649,8 @@ VI_CUE_PAIRS = frozenset(cue for _kind, _en, vi in _CUES for cue in vi if len(cu
 _PERSON_ASKED = re.compile(r"\b(" + "|".join((
     *_OFFICES, "chairmen", "chair", "chairs", "chaired", "heads", "headed", "editor", "leader", "thu truong",
     "lanh dao", "nguoi dung dau", "dung dau", "signed", "sign", "signatory", "ky",
-    "attended", "attend", "attends", "attending", "participated", "took part", "tham du", "was at", "were at",
-    "was there", "were there", "present at", "co mat", "came", "come", "represented", "representing",
+    "attended", "attend", "attends", "attending", "participated", "took part", "tham du", "du hoi nghi", "was at",
+    "were at", "was there", "were there", "present at", "co mat", "came", "come", "represented", "representing",
     "den du", "toi du")) + r")\b")
 _EN_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|will|has|have|was|were|should|must|may)\b")
 _VI_YES_NO = re.compile(r"\bco\b.*\bkhong\s*$")

@@ -97,13 +97,15 @@ class ChatMemory:
             "ORDER BY id DESC LIMIT ?", (chat_key, time.time() - self.ttl, self.turns))
         return [Turn(r["question"], r["search_query"], r["language"], r["subject"]) for r in reversed(rows)]
 
-    def with_person(self, chat_key: str | None, question: str) -> tuple[str, str]:
+    def with_person(self, chat_key: str | None, question: str,
+                    history: list[Turn] | None = None) -> tuple[str, str]:
         """The question with "he" / "his" / "ông ấy" ... put as the person the previous answer named
         ("which sectors did he want investment in?" -> "... did Ngo Le Van want ..."), and that
-        person; as asked, and "", when it has no such pronoun or the previous answer named no one."""
+        person; as asked, and "", when it has no such pronoun or the previous answer named no one.
+        `history`: the chat's `recent` turns, when the caller has read them already."""
         if not chat_key:
             return question, ""
-        history = self.recent(chat_key)
+        history = self.recent(chat_key) if history is None else history
         name = history[-1].subject if history else ""
         if not name or not _PERSON_PRONOUN.search(question):
             return question, ""
@@ -132,11 +134,11 @@ class ChatMemory:
             conn.execute("DELETE FROM memory WHERE chat_key=?", (chat_key,))
 
     def contextual_query(self, chat_key: str | None, question: str, language: str = "",
-                         known_pair: Callable[[str], bool] | None = None) -> str:
+                         known_pair: Callable[[str], bool] | None = None, history: list[Turn] | None = None) -> str:
         """The text to search for: the question, joined with the last topic when it is a follow-up."""
         if not chat_key:
             return question
-        history = self.recent(chat_key)
+        history = self.recent(chat_key) if history is None else history
         if not history or not looks_like_follow_up(question, language, known_pair):
             return question
         return f"{question}\n{history[-1].search_query}"

@@ -232,14 +232,17 @@ class Assistant:
             else ()
         return AnalysedQuestion(question, plain, search_text, lang, kind, weights, links, head, names)
 
-    def _contextual(self, chat_key: str | None, question: str, lang: str) -> str:
-        if self.memory is None:
-            return question
+    def _in_context(self, chat_key: str | None, question: str, language: str | None) -> tuple[str, str, str, str]:
+        """The question with the person "he" / "ông ấy" stands for, that person, its language, and the
+        text to search for (joined with the earlier topic for a follow-up): one read of the chat's memory."""
+        if self.memory is None or not chat_key:
+            return question, "", language or detect(question, self.settings.default_language), question
+        history = self.memory.recent(chat_key)
+        question, person = self.memory.with_person(chat_key, question, history)
+        lang = language or detect(question, self.settings.default_language)
         pairs = self.generation().units.folded_pairs()
-        return self.memory.contextual_query(chat_key, question, lang, pairs.__contains__)
-
-    def _with_person(self, chat_key: str | None, question: str) -> tuple[str, str]:
-        return self.memory.with_person(chat_key, question) if self.memory is not None else (question, "")
+        return question, person, lang, self.memory.contextual_query(chat_key, question, lang, pairs.__contains__,
+                                                                    history)
 
     @staticmethod
     def _clean(question: str) -> str:
@@ -252,15 +255,11 @@ class Assistant:
         whose vector the answer needs. The conversation layer runs this on a worker, then awaits
         that vector on the event loop (batched with the questions arriving with it), so no worker
         thread sits waiting for the model; `answer` then finds both ready."""
-        question, _person = self._with_person(chat_key, self._clean(question))
-        lang = language or detect(question, self.settings.default_language)
-        query = self._contextual(chat_key, question, lang)
+        question, _person, lang, query = self._in_context(chat_key, self._clean(question), language)
         return self.analyse(question, query, lang, self.generation()).search_text
 
     def answer(self, question: str, *, language: str | None = None, chat_key: str | None = None) -> Answer:
-        question, person = self._with_person(chat_key, self._clean(question))
-        lang = language or detect(question, self.settings.default_language)
-        query = self._contextual(chat_key, question, lang)
+        question, person, lang, query = self._in_context(chat_key, self._clean(question), language)
         gen = self.generation()
         q = self.analyse(question, query, lang, gen)
         results, reading, verdict = self._read(q, gen)

@@ -262,10 +262,12 @@ class Assistant:
         question, person, lang, query = self._in_context(chat_key, self._clean(question), language)
         gen = self.generation()
         q = self.analyse(question, query, lang, gen)
-        results, reading, verdict = self._read(q, gen)
+        # two questions in one message, each answered: both answers, together; else the message as one
         both = self._read_asks(question, query, lang, gen)
-        if both is not None:  # two questions in one message, each answered: both answers, together
+        if both is not None:
             q, results, reading, verdict = both
+        else:
+            results, reading, verdict = self._read(q, gen)
         log.debug("verdict", extra={"signals": verdict.signals, "reason": verdict.reason, "kind": q.kind.kind})
         if not verdict.answerable:
             answer = compose.refusal(question, lang, self.where_to_ask(question, lang))

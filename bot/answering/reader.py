@@ -118,14 +118,13 @@ def _names_head(head: frozenset[str], heading: frozenset[str]) -> bool:
 
 
 _WORD = re.compile(r"\w+")
-# a list asked of what someone said: requests, tasks, what to focus on (folded)
-_SPEECH_ASKED = re.compile(r"\b(ask|asked|asks|request|requests|requested|urge|urged|call(?:ed)? (?:on|for)|propos\w*|"
-                           r"direct(?:ed|ions?|ives?)|recommend\w*|emphasi[sz]\w*|want|wanted|expect\w*|focus\w*|tasks?|"
-                           r"priorit(?:y|ies)|de nghi|yeu cau|de xuat|chi dao|nhan manh|muon|mong muon|kien nghi|"
-                           r"nhiem vu|trong tam|tap trung|uu tien|ky vong)\b")
+# a list asked of the tasks someone set, what to focus on (folded); what he said in so many words
+# is `_SAID_ASKED` below
+_TASKS_ASKED = re.compile(r"\b(direct(?:ed|ions?|ives?)|expect\w*|focus\w*|tasks?|priorit(?:y|ies)|de xuat|muon|"
+                          r"kien nghi|nhiem vu|trong tam|tap trung|uu tien)\b")
 
 
-# ... and of what someone said in so many words (not "the tasks", "what to focus on")
+# a question about what someone said in so many words (not "the tasks", "what to focus on")
 _SAID_ASKED = re.compile(r"\b(ask|asked|asks|wants?|wanted|expect(?:s|ed)?|mong muon|ky vong|request\w*|urge[sd]?|"
                          r"say|said|says|tell|told|call(?:ed)? (?:on|for)|"
                          r"propos\w*|recommend\w*|emphasi[sz]\w*|prais\w*|commend\w*|de nghi|yeu cau|nhan manh|"
@@ -431,7 +430,7 @@ class Reader:
         if q.kind.kind in ("list", "overview", "what"):
             chosen = self._with_neighbours(chosen, self._details, 2e-6)
         folded_q = fold(q.text)
-        if q.kind.kind in ("list", "what") and (_SPEECH_ASKED.search(folded_q) or _SAID_ASKED.search(folded_q)):
+        if q.kind.kind in ("list", "what") and (_SAID_ASKED.search(folded_q) or _TASKS_ASKED.search(folded_q)):
             for quote in [c for c in chosen if c.unit.kind == "sentence"]:
                 chosen = self._with_run(quote, chosen)
         rest = sorted(chosen[1:], key=lambda c: (c.unit.doc_id != top.unit.doc_id, c.unit.doc_id, c.unit.order))

@@ -351,9 +351,9 @@ def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: flo
             return Verdict(False, reason.format(what), signals)
     names = unknown_names(q.plain, df, expansion)
     if names and coverage < ENTITY_OVERRIDE_COVERAGE:
-        return Verdict(False, f"asks about {', '.join(names)}, which no document mentions", signals)
+        return Verdict(False, _MENTIONS.format(", ".join(names)), signals)
     if unseen.names and coverage < ENTITY_OVERRIDE_COVERAGE:
-        return Verdict(False, f"asks about {', '.join(unseen.names)}, which no document mentions", signals)
+        return Verdict(False, _MENTIONS.format(", ".join(unseen.names)), signals)
     if unseen.concepts and (coverage < UNSEEN_MIN_COVERAGE or reading.best_dense < UNSEEN_MIN_DENSE):
         return Verdict(False, f"asks about {', '.join(unseen.concepts)}, which no document covers", signals)
     # typed without marks, Vietnamese syllables match words they are not ("thu do cua phap": thủ

@@ -50,6 +50,9 @@ _VI_POINTS_FOLDED = re.compile(r"^no (duoc|co|la|do|nam|ap|thuoc|bat|ket|ra|se|d
 # ... pronouns that stand for a person (typed with or without marks)
 _PERSON_PRONOUN = re.compile(r"(?<!\w)(?:he|him|his|she|her|(?:ông|bà|anh|chị|ong|ba|chi) (?:ấy|ay|ta))(?!\w)",
                              re.IGNORECASE)
+# ... and, once a person is meant, "ông" / "bà" with no name after it ("Ông còn đề nghị ...", "thì ông yêu
+# cầu gì?"); typed without marks, only "ong" opening the question ("ba" is also "three")
+_BARE_HONORIFIC = re.compile(r"(?<!\w)(?:ông|bà|Ông|Bà)(?!\w)(?!\s+[A-ZĐÀ-Ỹ])|^(?:ong|Ong)(?=\s+[a-z])")
 MAX_SUBJECT_CHARS = 80
 _BOTH = re.compile(r"\b(in both cases|both of them|ca hai)\b")
 MAX_FOLLOW_UP_WORDS = 12  # a message opening or ending as a follow-up ("thế còn ... thì sao?") may run this long
@@ -107,13 +110,16 @@ class ChatMemory:
             return question, ""
         history = self.recent(chat_key) if history is None else history
         name = history[-1].subject if history else ""
-        if not name or not _PERSON_PRONOUN.search(question):
+        if not name:
             return question, ""
 
         def put(m: re.Match[str]) -> str:
             return f"{name}'s" if m.group(0).lower() == "his" else name
 
-        return _PERSON_PRONOUN.sub(put, question, count=1), name
+        for pronoun in (_PERSON_PRONOUN, _BARE_HONORIFIC):
+            if pronoun.search(question):
+                return pronoun.sub(put, question, count=1), name
+        return question, ""
 
     def remember(self, chat_key: str, question: str, search_query: str, language: str, subject: str = "") -> None:
         if self.turns <= 0:

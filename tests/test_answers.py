@@ -161,6 +161,19 @@ def test_a_memory_written_before_people_were_remembered_still_opens_and_remember
     assert memory.with_person("c", "when was it signed?") == ("when was it signed?", "")
 
 
+@pytest.mark.parametrize("question,read", [
+    ("Ông còn đề nghị gì?", "Ngô Lê Văn còn đề nghị gì?"),  # a bare "ông" stands for the person meant
+    ("Về cán bộ thì ông yêu cầu gì?", "Về cán bộ thì Ngô Lê Văn yêu cầu gì?"),
+    ("ong con de nghi gi", "Ngô Lê Văn con de nghi gi"),  # typed without marks, only opening the question
+    ("Ông Hoàng Minh Cường giữ chức gì?", "Ông Hoàng Minh Cường giữ chức gì?"),  # "ông" before a name is no pronoun
+    ("co bao nhieu ba", "co bao nhieu ba"),  # folded, "ba" is also "three"
+])
+def test_a_bare_vietnamese_honorific_stands_for_the_person_meant(tmp_path: Path, question: str, read: str) -> None:
+    memory = ChatMemory(Database(tmp_path / "m.sqlite3"))
+    memory.remember("c", "Thứ trưởng Ngô Lê Văn nói gì?", "q", "vi", "Ngô Lê Văn")
+    assert memory.with_person("c", question)[0] == read
+
+
 @pytest.mark.parametrize("question", INJECTIONS)
 def test_injected_instructions_are_not_obeyed_by_the_extractive_composer(assistant: Assistant,
                                                                          question: str) -> None:

@@ -277,10 +277,11 @@ class Assistant:
             if self.chat_model is not None:
                 answer = self._try_llm(question, lang, results, answer)
         if self.memory and chat_key and not answer.refused:
-            # a "who" answer's person is whom the next "he" / "ông ấy" means; else the one still meant
+            # a "who" answer's person is whom the next "he" / "ông ấy" means; else the one the question
+            # names ("what did Deputy Minister Ngo Le Van ask ..."), or the one still meant
             subject = next((name for x in reading.quotes if x.satisfies and (name := person_named(x.unit.text))),
                            "") if q.kind.kind == "who" else ""
-            self.memory.remember(chat_key, question, query, lang, subject or person)
+            self.memory.remember(chat_key, question, query, lang, subject or person_named(question) or person)
         return answer
 
     def _read_asks(self, question: str, query: str, lang: str, gen: _Generation

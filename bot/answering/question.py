@@ -205,13 +205,14 @@ def located_only(text: str, folded_question: str) -> bool:
 
 # a question for a site on the web, or for premises; and what answers each
 _WEB_ASKED = re.compile(r"\b(web|website|url|link|online|read|full text|original text|trang nao|trang web|dang o dau|"
-                        r"dang tren|xem o dau|doc o dau|toan van|van ban goc|ban goc)\b")
+                        r"dang tren|toan van|van ban goc|ban goc)\b|\b(?:xem|doc|tim|tai)(?:\s+\w+){0,9}?\s+o\s+dau\b")
 _PREMISES_ASKED = re.compile(r"\b(office|offices|headquarters|premises|street|tru so|van phong|dia chi)\b")
 _WEB = re.compile(r"https?://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.(?:vn|com|org|net|gov|int|info)\b", re.IGNORECASE)
 _STREET = re.compile(r"\d+\s+\w|\b(street|road|district|ward|duong|pho|phuong|quan|huyen|xa)\s+\w")
 # where the words of a place a passage gives end: a date, a verb or a clause after the name
 _PLACE_END = re.compile(r"[,.;:()\[\]\"“”!?]|\s(?:on|from|with|held|to|by|for|and|since|when|which|who|where|"
                         r"that|va|tu|den|vao|ngay|thang|nam|de|cho|voi|khi|do|duoc|la)\s|\d")
+_OCCASIONS_VI = {"ky hop", "phien", "thoi diem", "giai doan", "lan", "dip", "buoi"}
 _PLACE_FILLER = {"at", "in", "on", "near", "the", "of", "a", "an", "tai", "o", "tren", "gan", "cac", "khu", "nhung"}
 
 
@@ -227,6 +228,8 @@ def new_place(text: str, folded_question: str) -> bool:
             return True  # a link or an address
         tail = " " + fold(text[match.start():match.start() + 100]) + " "
         words = [w for w in _PLACE_END.split(tail, maxsplit=1)[0].split() if w not in _PLACE_FILLER]
+        if " ".join(words[:2]) in _OCCASIONS_VI or (words and words[0] in _OCCASIONS_VI):
+            continue  # "tại kỳ họp cuối năm 2028": at a session, a time, not a place
         if any(w not in asked for w in words):
             return True
     return False
@@ -239,6 +242,8 @@ _OFFICES = ("editor in chief", "tong bien tap", "chu tich", "giam doc", "bi thu"
             "prime minister",
             "dai su", "tong lanh su", "lanh su", "ambassador", "consul general", "consul", "mayor", "governor",
             "chairman", "chairwoman", "director", "secretary", "president", "minister", "chief", "head")
+_OFFICE_SHORT = {"pm": "prime minister", "fm": "foreign minister"}
+_OFFICE_SHORT_ASKED = re.compile(r"\b((?:who (?:is|s|was|are) |ai la )(?:the )?(?:current )?)(pm|fm)\b")
 _MODIFIERS = {"vice", "deputy", "pho", "ban", "assistant", "former", "nguyen", "under"}
 _OFFICE_WORDS = re.compile(r"\b(" + "|".join(o.replace(" ", r"\W+") for o in _OFFICES) + r")\b")
 _NOT_ORGANISATION = {"the", "of", "a", "an", "is", "was", "who", "la", "ai", "ten", "gi", "cua", "hien", "nay",
@@ -254,7 +259,9 @@ _MEASURES = {"ha", "hectare", "hectar", "km", "km2", "m2", "phan", "usd", "vnd",
 
 _EN_VERBS = {"got", "get", "gets", "were", "was", "are", "is", "have", "has", "had", "did", "do", "does", "received",
              "attended", "took", "came", "signed", "voted", "will", "can", "could", "would", "joined", "won"}
-_VI_AFTER_AMOUNT = {"tro"}  # "từ bao nhiêu trở lên" (the function words, "bao nhiêu thì ...", are not nouns)
+# "từ bao nhiêu trở lên", "bao nhiêu so với lương", "bao nhiêu cho ...": no noun follows the amount (nor do
+# the function words, "bao nhiêu thì ...")
+_VI_AFTER_AMOUNT = {"tro", "so", "cho", "trong", "tren", "khi", "tai", "voi", "den", "de", "vao", "neu"}
 _VI_NOT_NOUN = {"la", "gi", "nao", "khong", "co", "duoc", "roi", "vay", "the", "a", "nhi", "thi", "ma", "moi", "hay",
                 "nua"}
 
@@ -285,7 +292,8 @@ _AREA = re.compile(r"\d[\d.,]*\s*(ha|hectares?|km2|km²|m2|m²|square (kilo)?met
 _AREA_FRAME = {"how", "big", "large", "what", "size", "area", "total", "is", "the", "of", "in", "ha", "hectares",
                "hectare", "much", "land", "does", "cover", "covers", "dien", "tich", "rong", "bao", "nhieu", "khoang",
                "la", "co", "tong", "quy", "mo", "cua", "km2", "square", "kilometres", "kilometers", "s", "whats",
-               "a", "an", "by", "va", "thi", "cho", "toi", "hoi", "biet", "on", "at", "tai", "tren", "o", "within"}
+               "a", "an", "by", "va", "thi", "cho", "toi", "hoi", "biet", "on", "at", "tai", "tren", "o", "within",
+               "natural", "tp", "thanh", "pho", "city"}
 _IN = {"in", "on", "at", "within", "tai", "tren", "o"}
 _PART_EN = {"site", "sites", "part", "parts", "portion", "section", "area", "areas", "location", "locations", "piece"}
 IN_PLACE = "@in "  # a measured subject that is a place the area lies in: "the FTZ area on Cat Hai island"
@@ -301,7 +309,7 @@ def area_subject(folded_question: str) -> str:
     best: list[str] = []
     run: list[str] = []
     located = previous = False
-    words = re.findall(r"[0-9a-z]+", folded_question)
+    words = re.findall(r"[0-9a-z]+", re.sub(r"\btu nhien\b", " ", folded_question))  # "diện tích tự nhiên": natural area
     for i, word in enumerate(words):
         if word in _AREA_FRAME:
             run = []
@@ -337,6 +345,21 @@ def _word_line(folded: str) -> str:
     return " ".join(re.findall(r"[0-9a-z]+", folded))
 
 
+# the words that make "Hai Phong" part of a zone's or a body's name ("khu thương mại tự do Hải Phòng",
+# "Hai Phong Free Trade Zone", "Hai Phong Economic Zone Authority")
+_ZONE_WORDS = {"khu", "zone", "zones", "ftz", "free", "trade", "economic", "kinh", "te", "thuong", "mai", "tu", "do",
+               "port", "cang", "authority", "ban", "quan", "ly", "industrial", "cong", "nghiep"}
+
+
+def _names_city_alone(words: str) -> bool:
+    """Does the sentence name the city by itself, not as part of a zone's name?"""
+    for match in re.finditer(r"\bhai phong\b", words):
+        near = words[:match.start()].split()[-3:] + words[match.end():].split()[:3]
+        if not _ZONE_WORDS & set(near):
+            return True
+    return False
+
+
 def area_of(folded: str, subject: str, context: str, scope: str = "") -> bool:
     """Is an area in the passage the subject's? When the passage or the text around it (`scope`)
     names the subject, a sentence with an area must name it outside the place the area lies in ("X covers 6,292 ha"), or name
@@ -346,6 +369,9 @@ def area_of(folded: str, subject: str, context: str, scope: str = "") -> bool:
     asked as a place ("the area on Cat Hai island", IN_PLACE) may be the place. A passage that
     does not name the subject as asked ("the Cat Hai part of the FTZ") is not judged here."""
     located = subject.startswith(IN_PLACE)
+    if subject in EVERYWHERE:  # the city itself: a zone's area ("the Hai Phong Free Trade Zone covers ...") is not its
+        return any(_AREA.search(sentence) and _names_city_alone(_word_line(sentence))
+                   for sentence in _SENTENCES.split(folded))
     pattern = re.compile(rf"\b{re.escape(_area_name(subject.removeprefix(IN_PLACE)))}\b")
     if located or not pattern.search(_word_line(f"{folded} {scope}")):
         return _AREA.search(folded) is not None
@@ -655,7 +681,7 @@ _PERSON_ASKED = re.compile(r"\b(" + "|".join((
 _EN_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|will|has|have|was|were|should|must|may)\b")
 _VI_YES_NO = re.compile(r"\bco\b.*\bkhong\s*$")
 # "what incentives", "which events": a plural noun after what/which asks for a list
-_EN_PLURAL = re.compile(r"\b(what|which)\s+(\w+\s+){0,2}(\w{3,}(?<!ss)(?<!ou)(?<!is)(?<!as)s)\b")
+_EN_PLURAL = re.compile(r"\b(what|which)\s+((?!(?:did|does|do|has|have|had|is|are|was|were|can|will|would)\b)\w+\s+){0,3}(\w{3,}(?<!ss)(?<!ou)(?<!is)(?<!as)s)\b")
 _VI_PLURAL = re.compile(r"\b(nhung|cac)\b.*\b(gi|nao)\b"
                         r"|\b(uu dai|co che|chinh sach|linh vuc|nganh|su kien|noi dung|nhiem vu|giai phap|khu vuc|"
                         r"hoat dong|thu tuc|dieu kien|quyen loi|loi ich|muc tieu|yeu cau)\s+(gi|nao)\b")
@@ -702,6 +728,8 @@ def _question_kind(question: str, language: str) -> QuestionKind:
                     money = money_asked(question, folded, language) if not attached and counted != AREA else ""
                     return QuestionKind(kind, counted=counted, attached=attached, money=money)
                 if kind == "who":
+                    # "who's the PM", "ai là PM": the office asked, written short
+                    folded = _OFFICE_SHORT_ASKED.sub(lambda m: m.group(1) + _OFFICE_SHORT[m.group(2)], folded)
                     document = _DOCUMENT_NUMBER.search(fold(question))
                     if document and _ISSUER_ASKED.search(folded):
                         return QuestionKind(kind, issuer_of=document.group(0))

@@ -361,6 +361,8 @@ class Reader:
             have: set[str] = set()
             for cid in (result.chunk_id, *result.versions):
                 have |= self.units.chunk_terms.get(cid, frozenset())
+                for n in self.units.units_of([cid]):  # "He also requested ...": the speaker named before
+                    have |= self._named_before.get(n, frozenset())
             for words, forms in q.links:
                 if any(form and all(w in have for w in form) for form in forms):
                     have |= set(words) | {f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)}

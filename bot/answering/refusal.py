@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.answering.places import AMBIGUOUS_VI, place_phrases
-from bot.answering.question import YEAR, AnalysedQuestion, list_head, spans
+from bot.answering.question import EVERYWHERE, YEAR, AnalysedQuestion, list_head, spans
 from bot.answering.reader import Quote, Reading
 from bot.answering.vocabulary import Unseen
 from indexer.glossary import Expansion
@@ -232,6 +232,8 @@ def category_unlisted(q: AnalysedQuestion, reading: Reading) -> str:
     return ""
 
 
+# the city's and the country's names ("doanh nghiệp Hải Phòng - Hà Lan") are no members' names
+_CITY_WORDS = frozenset(w for place in EVERYWHERE for w in place.split())
 # names joined as members are: "(ABAC 3) and the Hai Phong Investment Promotion Conference", "X và Y"
 _NAMES_JOINED = re.compile(r"(?:^|\s|\()[A-ZĐ0-9][\w)]*\s+(?:and|và)\s+(?:the\s+)?[A-ZĐ]")
 # a mention that points back to members named before it: "these events", "các sự kiện quy mô lớn này"
@@ -248,7 +250,7 @@ def _restated(head: list[str], asked: set[str], reading: Reading, vietnamese: bo
     restating: list[Quote] = []
     for quote in reading.quotes:
         text = quote.unit.text
-        at = [(m.start(), m.group(0)) for m in re.finditer(r"[\w-]+", text)]  # each word and where it starts
+        at = [(m.start(), m.group(0)) for m in re.finditer(r"\w[\w-]*", text)]  # each word and where it starts
         words = [fold(w) for _, w in at]
         if len(_qualifiers(words, head, vietnamese) & asked) < (2 if vietnamese else 1):
             continue
@@ -256,7 +258,7 @@ def _restated(head: list[str], asked: set[str], reading: Reading, vietnamese: bo
             if words[i:i + size] != head:
                 continue
             near = at[i + size:i + size + 4] if vietnamese else at[max(0, i - 4):i]
-            named = any(w[:1].isupper() and fold(w) not in asked_words for _, w in near)
+            named = any(w[:1].isupper() and fold(w) not in asked_words and fold(w) not in _CITY_WORDS for _, w in near)
             pointing = any(fold(w) in _POINTS_BACK for _, w in at[max(0, i - 2):i + size + 5])
             end, last = at[i + size - 1]
             after = fold(text[end + len(last):])

@@ -229,6 +229,11 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
     return Unseen(tuple(dict.fromkeys(concepts)), tuple(dict.fromkeys(names)))
 
 
+# chat spellings too short for the speller ("wen did res 226 take effect"); none is a Vietnamese syllable
+CHAT_SPELLINGS = {"wen": "when", "whn": "when", "wat": "what", "wot": "what", "wht": "what", "wher": "where",
+                  "hw": "how", "abt": "about", "thru": "through", "ppl": "people", "yrs": "years", "yr": "year"}
+
+
 class Speller:
     """Corrects a typo ("cheif", "investers", "nhugn") to the one corpus word it is closest to; a
     real word, a Vietnamese syllable or a word of the corpus is left as typed."""
@@ -244,6 +249,8 @@ class Speller:
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
             folded = fold(word)
+            if folded in CHAT_SPELLINGS:
+                return CHAT_SPELLINGS[folded]
             if (len(folded) < 4 or not folded.isalpha() or folded in self.words or folded in vi_syllables()
                     or en_zipf(folded) >= REAL_WORD_ZIPF - 0.3):
                 return word

@@ -140,6 +140,7 @@ class UnitIndex:
     _pairs: frozenset[str] | None = field(default=None, repr=False)
     _names: tuple[tuple[str, ...], str, str] | None = field(default=None, repr=False)
     _editions: dict[str, set[str]] | None = field(default=None, repr=False)
+    _marked: frozenset[str] | None = field(default=None, repr=False)
 
     def folded_pairs(self) -> frozenset[str]:
         """Every two adjacent words of the passages, folded, stop words included ("co quan" for
@@ -151,6 +152,12 @@ class UnitIndex:
                 out.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
             self._pairs = frozenset(out)
         return self._pairs
+
+    def marked_words(self) -> frozenset[str]:
+        """Every word of the passages as written, lower-cased, marks kept ("bậc" and "bắc" apart)."""
+        if self._marked is None:
+            self._marked = frozenset(w for text in self.chunk_text.values() for w in re.findall(r"\w+", text.lower()))
+        return self._marked
 
     def editions(self) -> dict[str, set[str]]:
         """The years the passages write right after a capitalised name ("Techfest 2022",

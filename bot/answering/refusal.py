@@ -315,7 +315,8 @@ def other_years(q: AnalysedQuestion, reading: Reading, context: Sequence[str] = 
 def cites_figure(q: AnalysedQuestion, df: dict[str, int]) -> bool:
     """Does the question quote a figure of the documents ("phần 2.923 ha", "the 447 votes")? A
     number of three digits or more that is no year ties it to what they report."""
-    return any(df.get(n, 0) and not YEAR.fullmatch(n) for n in re.findall(r"\d[\d.,]{2,}\d|\d{3,}", q.text))
+    figures = [t for t in tokens(q.text) if re.fullmatch(r"\d[\d.]{2,}", t)]  # "2.923" and "2923" alike
+    return any(df.get(n, 0) and not YEAR.fullmatch(n) for n in figures)
 
 
 _MENTIONS = "asks about {}, which no document mentions"

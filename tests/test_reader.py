@@ -296,6 +296,9 @@ def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, qu
     ("muon doc van ban nghi quyet 226 chinh thuc thi tim o dau", "thuvienphapluat.vn"),
     # ... but the noun counted may be the asker's own ("mấy kênh"), and the question words are no nouns
     ("Ban Thường vụ Thành ủy ra kế hoạch số mấy để thực hiện Chỉ thị 15?", "217-KH/TU"),
+    # "X là sự kiện gì", "X là cơ quan nào": what X is; the passage about X need not name its category
+    ("techfest 2022 la su kien gi vay", "Tuần lễ Đổi mới sáng tạo"),
+    ("HEZA là cơ quan nào vậy?", "Ban Quản lý Khu kinh tế Hải Phòng"),
     # a figure typed without its thousands separator is the documents' "2,923" / "2.923"
     ("which communes hold the 2923 ha part of the zone?", "Chan Hung"),
     ("khu vuc rong 2923 ha thuoc nhung xa nao", "Chấn Hưng"),

@@ -710,12 +710,22 @@ _PHONE = re.compile(r"(?:\+?\d[\d .()-]{6,}\d)")
 _VI_CATEGORY_OPENING = re.compile(r"^\s*(?:cac |nhung )?(uu dai|co che|chinh sach|nhiem vu|noi dung|giai phap)\b")
 
 
+# "X là sự kiện gì", "X là cơ quan nào": one thing, named by its category
+_VI_IS_A = re.compile(r"\w\s+la\s+(?!nhung\b|cac\b)((?:\w+\s+){1,2}?)(?:gi|nao)(?:\s+(?:vay|the|a|nhi|ha))?\s*$")
+# ... but "là ngày nào", "là xã nào", "là bao nhiêu" ask a date, a place or a number (by the first word)
+_VI_WHEN_WHERE_NOUNS = {"ngay", "nam", "thang", "gio", "luc", "khi", "thoi", "diem", "dau", "noi", "so", "bao", "may",
+                        "ai", "nguoi", "ong", "ba", "giai", "doan", "ky", "dia", "tinh", "xa", "phuong", "quan", "huyen"}
+
+
 def _question_kind(question: str, language: str) -> QuestionKind:
     words = re.findall(r"[0-9a-z%]+", fold(question))
     folded = " " + " ".join(words) + " "
     folded = folded.replace(" what s ", " what is ").replace(" whats ", " what is ")
     if language == "en" and folded.endswith(" about ") and not re.search(r" (how|when|who|where) ", folded):
         return QuestionKind("overview")  # "what is the review article about"
+    is_a = _VI_IS_A.search(folded) if language == "vi" else None
+    if is_a and is_a.group(1).split()[0] not in _VI_WHEN_WHERE_NOUNS:
+        return QuestionKind("what")  # "Techfest 2022 là sự kiện gì", "HEZA là cơ quan nào": what the thing is
     for kind, en, vi in _CUES:
         for cue in (vi if language == "vi" else en):
             if f" {cue} " in folded:
@@ -847,8 +857,16 @@ def split_asks(question: str) -> list[str]:
 _CLASSIFIER = re.compile(r"(?<!\w)c[aá]i(?=\s+(?:g[iì]|n[aà]o)(?!\w))", re.IGNORECASE)
 
 
+_IS_A_TEXT = re.compile(r"(\w\s+(?:là|la)\s+)((?:\S+\s+){1,2}?)((?:gì|gi|nào|nao)(?:\s+(?:vậy|vay|thế|the|ạ|a|nhỉ|nhi|hả|ha))?\W*)$",
+                        re.IGNORECASE)
+
+
 def weighed_text(text: str) -> str:
-    """The question as its words are weighed: without a classifier that only frames it."""
+    """The question as its words are weighed: without a classifier that only frames it, nor the
+    category in "X là sự kiện gì" (what X is: the passage about X need not name its category)."""
+    is_a = _IS_A_TEXT.search(text)
+    if is_a and fold(is_a.group(2)).split()[0] not in _VI_WHEN_WHERE_NOUNS | {"nhung", "cac"}:
+        text = text[:is_a.start(2)] + is_a.group(3)
     return _CLASSIFIER.sub("", text)
 
 

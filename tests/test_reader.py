@@ -111,6 +111,9 @@ def test_paraphrases_are_understood(assistant: Assistant) -> None:
     ("Ưu đãi thuế trong khu thương mại tự do là gì?", "Thuế thu nhập doanh nghiệp"),
     # "carbon credits" is read as the documents write it, "carbon-credit"
     ("what does the resolution provide regarding carbon credits?", "carbon-credit trading"),
+    # "níu chân", "giữ chân" and "người tài", "người giỏi" are the documents' "giữ chân nhân tài"
+    ("lam sao de hai phong giu chan nguoi gioi quoc te", "hệ sinh thái sống lý tưởng"),
+    ("Hải Phòng có cách gì để níu chân người tài từ nước ngoài?", "hệ sinh thái sống lý tưởng"),
 ])
 def test_paraphrases_with_words_the_documents_lack(assistant: Assistant, question: str, fact: str) -> None:
     assert_answered_with(assistant, question, fact)

@@ -45,11 +45,27 @@ _STEM = _stemmer()
 _stem_lock = threading.Lock()
 
 
+# British spellings read as the American ones the documents may use ("recognised", "organisation",
+# "labour", "centre", "programme"), on both sides of every match
+_BRITISH_IZE = re.compile(r"(?<=[a-z]{3})is(e|es|ed|ing|ation|ations|er|ers)$")
+_BRITISH_OUR = re.compile(r"^(lab|fav|col|hon|neighb|behavi|harb|endeav|rum|vig|savi)our")
+_BRITISH_WORDS = {"centre": "center", "centres": "centers", "metre": "meter", "metres": "meters",
+                  "programme": "program", "programmes": "programs", "licence": "license", "licences": "licenses",
+                  "defence": "defense", "offence": "offense", "catalogue": "catalog", "dialogue": "dialog",
+                  "analyse": "analyze", "analysed": "analyzed", "travelled": "traveled", "cheque": "check"}
+
+
+def american(word: str) -> str:
+    """A word in the American spelling (the stemmer keeps "recognis" and "recogn" apart)."""
+    word = _BRITISH_WORDS.get(word, word)
+    return _BRITISH_OUR.sub(r"\1or", _BRITISH_IZE.sub(r"iz\1", word))
+
+
 def stem(word: str) -> str:
     if len(word) <= 3 or not word.isalpha():
         return word
     with _stem_lock:  # PyStemmer objects are not thread-safe
-        return str(_STEM.stemWord(word))
+        return str(_STEM.stemWord(american(word)))
 
 
 def analyse(text: str, synonyms: PhraseMap) -> list[str]:

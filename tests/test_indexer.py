@@ -19,6 +19,7 @@ from indexer.search import ModelMismatch, SearchEngine
 from indexer.settings import IndexSettings
 from indexer.store import Store
 from indexer.text import tokens
+from indexer.unit_index import stem
 from tests.conftest import KNOWLEDGE, ROOT, settings_env
 
 NEW_DOC = """---
@@ -221,3 +222,11 @@ def test_a_figure_is_one_token_whatever_its_thousands_separator() -> None:
     assert tokens("6,292 ha") == tokens("6.292 ha") == tokens("6292 ha") == ["6292", "ha"]
     # decimals, ratios and codes stay as they are written
     assert tokens("0,8 lần; 93.51%; 447/449; 226/2025/QH15") == ["0", "8", "lan", "93.51", "447/449", "226/2025/qh15"]
+
+
+def test_british_and_american_spellings_match() -> None:
+    # the documents write "recognized", "organization"; investors often type the British forms
+    for british, american in [("recognised", "recognized"), ("organisation", "organization"), ("labour", "labor"),
+                              ("centre", "center"), ("programme", "program"), ("mobilise", "mobilize")]:
+        assert stem(british) == stem(american), british
+    assert stem("tour") != stem("tor")  # only the listed "-our" words lose their "u"

@@ -90,11 +90,6 @@ def _vi_tags(text: str) -> list[tuple[str, str]]:
     return [(w.replace("_", " ").lower(), str(t)) for w, t in zip(words, tags, strict=False)]
 
 
-def vi_nouns(text: str) -> frozenset[str]:
-    """The two-syllable words of a Vietnamese sentence (with its marks) that pyvi tags as nouns."""
-    return frozenset(w for w, tag in _vi_tags(text) if tag in _VI_NOUN_TAGS)
-
-
 @lru_cache(maxsize=1)
 def _marked_forms() -> dict[str, tuple[str, ...]]:
     forms: dict[str, list[str]] = {}
@@ -226,9 +221,10 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
         # written with its marks, the one-syllable noun of a figure, place or person asked that no passage
         # writes ("bậc cao nhất" of a tax, "quê ở tỉnh nào", "lương tối thiểu vùng"); one that makes a
         # word with its neighbour ("được phép") is no noun of its own
+        # the tagger runs once, for this check and the nouns below
+        tagged = _vi_tags(plain) if marked and (fact_asked or any(m for _w, _f, m in candidates)) else []
         if marked and fact_asked:
             seen = units.marked_words()
-            tagged = _vi_tags(plain)
             for k, (word, tag) in enumerate(tagged):
                 folded_word = fold(word)
                 neighbours = (f"{tagged[k - 1][0]} {word}" if k else "",
@@ -241,7 +237,7 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
                     concepts.append(folded_word)
         # a subject is named by a noun: a verb or an adjective outside the corpus ("ủng hộ" for
         # "tán thành", "giữ gìn") is a way of asking, not a topic the documents lack
-        nouns = vi_nouns(plain) if any(m for _w, _f, m in candidates) else frozenset()
+        nouns = frozenset(w for w, tag in tagged if tag in _VI_NOUN_TAGS)
         for written, folded_pair, pair_marked in candidates:
             if (written in nouns) if pair_marked else vi_can_be_noun(written):
                 concepts.append(folded_pair)
@@ -296,5 +292,5 @@ def warm_vocabulary() -> None:
     en_zipf("investment")
     is_topic_noun("investment", "")
     Speller({"investment"}).correct("investmnt")
-    vi_nouns("dân số hải phòng")  # the tagger
+    _vi_tags("dân số hải phòng")  # the tagger
     _marked_forms()

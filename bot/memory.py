@@ -43,9 +43,10 @@ MAX_BARE_SYLLABLES_VI = 4  # ... in Vietnamese, content syllables (two words: "�
 _PRONOUN = re.compile(r"\b(it|its|they|their|them|he|him|his|she|her)\b")
 _VI_PRONOUN = re.compile(r"(?<!\w)(nó|đó|ấy|họ)(?!\w)")
 # ... typed without marks, "ông ấy", "bà ấy", "anh ấy", "chị ấy" are still unmistakable, as are "nó"
-# opening a question before its verb ("no duoc to chuc ...") and "that/this X" ("cong do", "hoi nghi nay")
+# opening a question before its verb ("no duoc to chuc ..."), "của nó" ("giai doan 2 cua no ...") and
+# "that/this X" ("cong do", "hoi nghi nay")
 _VI_PRONOUN_FOLDED = re.compile(r"\b(ong|ba|anh|chi) ay\b")
-_VI_POINTS_FOLDED = re.compile(r"^no (duoc|co|la|do|nam|ap|thuoc|bat|ket|ra|se|da|con)\b"
+_VI_POINTS_FOLDED = re.compile(r"^no (duoc|co|la|do|nam|ap|thuoc|bat|ket|ra|se|da|con)\b|\bcua no\b"
                                r"|\b(cai|cong|van ban|chuong trinh|hoi nghi|su kien|nghi quyet|ke hoach|chi thi) (do|nay|ay)\b")
 # ... pronouns that stand for a person (typed with or without marks)
 _PERSON_PRONOUN = re.compile(r"(?<!\w)(?:he|him|his|she|her|(?:ông|bà|anh|chị|ong|ba|chi) (?:ấy|ay|ta))(?!\w)",

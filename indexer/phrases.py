@@ -20,6 +20,7 @@ from indexer.text import fold, has_vietnamese_marks
 # words as text.tokens() reads them (a code such as 01/ctr-ubnd is one token, never a phrase's word)
 _TOKEN = re.compile(r"[0-9a-z]+(?:[./-][0-9a-z]+)*(?:['’][a-z]+)?")
 _MAX_FORM_TOKENS = 8
+_POSSESSIVE = re.compile(r"['’]s$")
 
 
 def fold_aligned(text: str) -> str:
@@ -58,11 +59,15 @@ class PhraseMap:
         folded = fold_aligned(text)
         spans = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(folded)]
         words = [s[2] for s in spans]
+        # a possessive is its word: "FTZ's" is read as "free trade zone" (the "'s" goes with the rewrite)
+        bare = [_POSSESSIVE.sub("", w) for w in words]
         out: list[Match] = []
         i = 0
         while i < len(words):
             for n in range(min(self._longest, len(words) - i), 0, -1):
                 hit = self._forms.get(tuple(words[i:i + n]))
+                if hit is None and bare[i + n - 1] != words[i + n - 1]:
+                    hit = self._forms.get((*words[i:i + n - 1], bare[i + n - 1]))
                 if hit is not None and self.only_unmarked and has_vietnamese_marks(
                         text[spans[i][0]:spans[i + n - 1][1]]):
                     hit = None

@@ -502,6 +502,8 @@ def test_what_someone_asked_is_the_run_of_their_remarks(assistant: Assistant, qu
     (["who organised the HP-Netherlands business connection program?", "when was that?"], "November 2022"),
     # typed without marks, "nó" opening the question points back
     (["hoi nghi xuc tien dau tu 2025 co chu de gi", "no duoc to chuc cung voi su kien nao"], "ABAC"),
+    # ... and so does "của nó" ("its"), in a question too long to be a bare follow-up
+    (["khu thuong mai tu do hai phong rong bao nhieu", "giai doan dau tien cua no bat dau tu nam nao"], "Giai đoạn 1 từ 2025"),
     # "ông ấy" / "he" is the person the previous answer named, and stays so for the turn after
     (["ai dang la tong bien tap cong thong tin hai phong", "ong ay dam nhiem chuc vu gi"], "Chánh Văn phòng"),
     (["who came from the foreign ministry to the jan 6 external relations conference?",
@@ -637,3 +639,38 @@ def test_two_questions_in_one_are_refused_when_the_documents_answer_only_one(ass
 def test_who_attended_is_answered_with_the_people_present(assistant: Assistant) -> None:
     # "dự hội nghị" asks who attended: the organiser's sentence names no one who was there
     assert_answered_with(assistant, "Ai đã dự hội nghị tổng kết đối ngoại ngày 6/1?", "Ngô Lê Văn")
+
+
+def test_what_day_is_answered_with_a_day_not_with_years(assistant: Assistant) -> None:
+    # the sentence with the review years (2028, 2030) shares more words; the one with a day answers
+    answer = assistant.answer("which day was the decision setting up the free trade zone signed on?")
+    assert not answer.refused, answer.text
+    assert "16 October 2025" in answer.text, answer.text
+    assert "2028" not in answer.text, answer.text
+
+
+@pytest.mark.parametrize(("question", "fact"), [
+    # the name of a programme or an event is what it is called, not a person ("tên là gì" is a "who" cue)
+    ("su kien dai su quan ha lan cung hai phong to chuc thang 11/2022 ten la gi", "Kết nối doanh nghiệp"),
+    # "how big a cut / break" asks an amount, not an area; an exemption is all of it
+    ("how big a cut in land rent do investors get in the FTZ?", "exempt for the whole lease term"),
+    ("how big a break on personal income tax do experts in the FTZ get?", "50% reduction for 10 years"),
+    # informal words for the documents' own: a tax holiday is the years of exemption, a midterm
+    # check-up the review, the newsroom's head the editor-in-chief
+    ("How long is the tax holiday for firms setting up in the FTZ?", "4 years of exemption"),
+    ("what date was the FTZ's founding decision signed?", "16 October 2025"),
+    ("when is the midterm review of the res 226 pilot?", "2028"),
+    ("ai dung dau toa soan cong thong tin hai phong", "Trần Huy Kiên"),
+])
+def test_what_is_asked_in_other_words_is_answered(assistant: Assistant, question: str, fact: str) -> None:
+    assert_answered_with(assistant, question, fact)
+
+
+@pytest.mark.parametrize("question", [
+    # the embassy "in Vietnam", the city co-organising, "in November": no venue is given
+    "Chương trình kết nối doanh nghiệp Hải Phòng - Hà Lan được tổ chức tại địa điểm nào?",
+    "where exactly was the HP-Netherlands business connection programme held?",
+])
+def test_a_venue_the_documents_do_not_give_is_not_made_of_other_places(assistant: Assistant, question: str) -> None:
+    answer = assistant.answer(question)
+    assert answer.refused, answer.text

@@ -54,6 +54,9 @@ def test_synonyms_read_informal_words_as_the_documents_words() -> None:
         "When did resolution 226 take effect in the free trade zone?"
     assert synonyms.rewrite("thue TNDN o ktmtd") == "thuế thu nhập doanh nghiệp o khu thương mại tự do"
     assert synonyms.rewrite("programme 01/CTr-UBND") == "action plan 01/CTr-UBND"  # a code is left whole
+    # a possessive is read as its word; a word no synonym knows keeps its "'s"
+    assert synonyms.rewrite("the FTZ's incentives") == "the free trade zone incentives"
+    assert synonyms.rewrite("the zone's area") == "the zone's area"
 
 
 def test_diacritics_are_restored_only_where_none_were_typed() -> None:

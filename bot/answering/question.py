@@ -38,6 +38,10 @@ NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twe
 VI_NUMBER = re.compile(r"(?<!\w)(hai|ba|bốn|sáu|bảy|tám|chín|mười|mươi|trăm|nghìn|ngàn|triệu|tỷ|tỉ)(?!\w)")
 PERIOD = re.compile(r"\b(?:19|20)\d\d\s*[-–]\s*(?:19|20)\d\d\b|\b(?:from|tu)\s+(?:\S+\s+){0,3}?(?:19|20)\d\d\s+"
                     r"(?:to|until|den|toi)\s+(?:\S+\s+){0,3}?(?:19|20)\d\d\b")
+# a date that names its day ("16 October 2025", "October 16", "ngày 16 tháng 10", "16/10/2025"), on folded text
+DAY = re.compile(rf"\b\d{{1,2}}\s+(?:{_EN_MONTHS})\b|\b(?:{_EN_MONTHS})\s+\d{{1,2}}\b|\bngay\s+\d{{1,2}}\b"
+                 r"|\b\d{1,2}/\d{1,2}\b")
+_DAY_ASKED = re.compile(r"\b(?:what|which) (?:date|day)\b|\bon what day\b|\bngay (?:nao|may|bao nhieu)\b|\bhom nao\b")
 DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|nam|muoi|hai|ba|bon|sau)\s+"
                       r"(years?|months?|days?|nam|thang|ngay)\b|\b(years?|nam)\b")
 # names and offices: capitalised words after the first, titles, organisations
@@ -109,6 +113,7 @@ class QuestionKind:
     measured: str = ""
     money: str = ""  # MONEY or MONEY_USD: "how many" asks for an amount of money (in dollars)
     period: bool = False  # a "when" question for a period, from when to when: two years or dates
+    day: bool = False  # a "when" question for a day ("what date", "ngày nào"): a year alone says less
     age: bool = False  # "how old", "bao nhiêu tuổi": the number must be an age
     contact: str = ""  # "email" or "phone": the answer writes an email address or a telephone number
 
@@ -131,6 +136,8 @@ class QuestionKind:
                 and located_only(text, fold(question)):
             return False
         if self.kind == "how-many":
+            if not self.counted and not self.money and not self.age and _EXEMPT.search(folded):
+                return True  # "how big a cut in land rent": exempt is all of it
             if NUMBER.search(folded) is None and VI_NUMBER.search(text.lower()) is None:
                 return False
             # what is counted is looked for in a passage of the question's language only (a
@@ -212,8 +219,11 @@ _STREET = re.compile(r"\d+\s+\w|\b(street|road|district|ward|duong|pho|phuong|qu
 # where the words of a place a passage gives end: a date, a verb or a clause after the name
 _PLACE_END = re.compile(r"[,.;:()\[\]\"“”!?]|\s(?:on|from|with|held|to|by|for|and|since|when|which|who|where|"
                         r"that|va|tu|den|vao|ngay|thang|nam|de|cho|voi|khi|do|duoc|la)\s|\d")
+_MONTH_WORDS = frozenset(_EN_MONTHS.split("|")) - {"may"}
 _OCCASIONS_VI = {"ky hop", "phien", "thoi diem", "giai doan", "lan", "dip", "buoi"}
-_PLACE_FILLER = {"at", "in", "on", "near", "the", "of", "a", "an", "tai", "o", "tren", "gan", "cac", "khu", "nhung"}
+# ... and "thành phố" / "city" before or after a name the question gives ("thành phố Hải Phòng" is Hải Phòng)
+_PLACE_FILLER = {"at", "in", "on", "near", "the", "of", "a", "an", "tai", "o", "tren", "gan", "cac", "khu", "nhung",
+                 "thanh", "pho", "city"}
 
 
 def new_place(text: str, folded_question: str) -> bool:
@@ -221,18 +231,28 @@ def new_place(text: str, folded_question: str) -> bool:
     conference held in Hai Phong" is not answered by "held in Hai Phong", nor "ở địa điểm nào"
     of the investment conference by "tại hội nghị xúc tiến đầu tư" (at that conference)."""
     asked = set(_word_line(folded_question).split())
+    if asked & {"hp", "haiphong"}:
+        asked |= {"hai", "phong"}  # "the HP-Netherlands programme" names Hai Phong
     pattern = _PLACE_VI if has_vietnamese_marks(text) else _PLACE
     for match in pattern.finditer(text):
         found = match.group(0).lower()
         if found.startswith(("http", "www", "số")):
             return True  # a link or an address
         tail = " " + fold(text[match.start():match.start() + 100]) + " "
-        words = [w for w in _PLACE_END.split(tail, maxsplit=1)[0].split() if w not in _PLACE_FILLER]
+        words = [w for w in _PLACE_END.split(tail, maxsplit=1)[0].split() if w not in _PLACE_FILLER
+                 and w not in _MONTH_WORDS]  # "in November 2022" is a time
         if " ".join(words[:2]) in _OCCASIONS_VI or (words and words[0] in _OCCASIONS_VI):
             continue  # "tại kỳ họp cuối năm 2028": at a session, a time, not a place
+        if _MISSION_BEFORE.search(fold(text[max(0, match.start() - 60):match.start()])):
+            continue  # "Đại sứ quán Hà Lan tại Việt Nam": where the embassy is, part of its name
         if any(w not in asked for w in words):
             return True
     return False
+
+
+# an embassy's or a consulate's name ends with the country it is in ("Embassy of the Netherlands in Vietnam")
+_MISSION_BEFORE = re.compile(r"\b(?:dai su quan|lanh su quan|embassy|consulate)(?: general)?(?: of)?(?: the)?"
+                             r"(?:\s+\w+){0,3}\s*$")
 
 
 # offices a "who" question may ask about (folded); a title with one of the modifiers before it is
@@ -282,7 +302,8 @@ _DOLLARS = re.compile(r"\b(usd|dollars?|us\$)\b|\$\s*\d")
 _VI_MONEY_UNITS = {"usd", "vnd", "dong", "tien"}
 _VI_MONEY_SCALES = {"ty", "trieu", "nghin"}
 _MONEY = re.compile(r"\d[\d.,]*\s*(vnd|usd|dong|ty dong|trieu dong|nghin dong|billion|million|thousand)\b|\b(vnd|usd|us\$|\$)\s*\d")
-_AREA_ASKED = re.compile(r"\b(how big|how large|what size|what area|how many hectares|how much land|dien tich|"
+# ... "how big a break / cut / share" asks an amount, not an area (unless what follows is land: "how big a site")
+_AREA_ASKED = re.compile(r"\b(how (?:big|large)(?! an? (?!(?:area|site|plot|zone|park|parcel|piece|land|island)\b)\w)|what size|what area|how many hectares|how much land|dien tich|"
                          r"rong bao nhieu|rong khoang|bao nhieu ha|rong bao nhieu ha|quy mo dien tich|total area|land area|"
                          r"area of the)\b")
 _AREA = re.compile(r"\d[\d.,]*\s*(ha|hectares?|km2|km²|m2|m²|square (kilo)?met(re|er)s?)\b")
@@ -698,6 +719,8 @@ def question_kind(question: str, language: str) -> QuestionKind:
 
 # an age asked for, and written
 _AGE_ASKED = re.compile(r"\b(how old|what age|bao nhieu tuoi|may tuoi|tuoi doi)\b")
+# an amount asked of a tax, a rent or a fee is answered by its exemption ("exempt for the whole lease term")
+_EXEMPT = re.compile(r"\b(exempt|exempted|exemption|free of charge|mien|mien phi|mien toan bo)\b")
 _AGE = re.compile(r"\b\d+\s*(tuoi|years? old|year-old)\b")
 # an email address or a telephone number asked for: only a passage that writes one answers
 _EMAIL_ASKED = re.compile(r"\b(e-?mail|thu dien tu)\b")
@@ -717,6 +740,15 @@ _VI_WHEN_WHERE_NOUNS = {"ngay", "nam", "thang", "gio", "luc", "khi", "thoi", "di
                         "ai", "nguoi", "ong", "ba", "giai", "doan", "ky", "dia", "tinh", "xa", "phuong", "quan", "huyen"}
 
 
+# "chương trình ... tên là gì", "what is the name of the programme": the name of a thing, not of a
+# person or a body (a "who" cue otherwise), is what it is called
+_NAME_CUE = re.compile(r" (?:ten la gi|ten gi|what is the name of|name of the|name of) ")
+_THING_VI = re.compile(r"^ (?:cac |nhung )?(?:chuong trinh|su kien|hoi nghi|hoi thao|dien dan|ke hoach|nghi quyet|"
+                       r"quyet dinh|van ban|chu de|sang kien|tuan le|le hoi) ")
+_THING_EN = re.compile(r" name of (?:the |this |that |its )?(?:\w+ ){0,2}?(?:program|programme|event|conference|"
+                       r"forum|plan|resolution|decision|document|theme|initiative|week|festival|summit) ")
+
+
 def _question_kind(question: str, language: str) -> QuestionKind:
     words = re.findall(r"[0-9a-z%]+", fold(question))
     folded = " " + " ".join(words) + " "
@@ -726,6 +758,8 @@ def _question_kind(question: str, language: str) -> QuestionKind:
     is_a = _VI_IS_A.search(folded) if language == "vi" else None
     if is_a and is_a.group(1).split()[0] not in _VI_WHEN_WHERE_NOUNS:
         return QuestionKind("what")  # "Techfest 2022 là sự kiện gì", "HEZA là cơ quan nào": what the thing is
+    if _NAME_CUE.search(folded) and (_THING_VI if language == "vi" else _THING_EN).search(folded):
+        return QuestionKind("what")
     for kind, en, vi in _CUES:
         for cue in (vi if language == "vi" else en):
             if f" {cue} " in folded:
@@ -745,6 +779,8 @@ def _question_kind(question: str, language: str) -> QuestionKind:
                         return QuestionKind(kind, issuer_of=document.group(0))
                     person = _PERSON_ASKED.search(folded) is not None
                     return QuestionKind(kind, person=person, office=office_asked(folded) if person else None)
+                if kind == "when":
+                    return QuestionKind(kind, day=_DAY_ASKED.search(folded) is not None)
                 return QuestionKind(kind)
     if language == "en" and _EN_PLURAL.search(folded):
         return QuestionKind("list")

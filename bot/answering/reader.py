@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.answering.question import FACT_KINDS, PERSON, YEAR, AnalysedQuestion, mentions, same_year
+from bot.answering.question import DAY, FACT_KINDS, PERSON, YEAR, AnalysedQuestion, mentions, same_year
 from indexer.search import SearchResult
 from indexer.text import fold, folded_words, name_runs
 from indexer.unit_index import UnitIndex, analyse
@@ -45,6 +45,9 @@ TITLE_BONUS = 0.3
 # one that lists him among those present
 SPEECH_BONUS = 0.3
 LEDE_KINDS = ("when", "how-many", "how-long")
+# "what date was it signed": a sentence that writes a day ("16 October 2025") answers it better than
+# one with years only ("reviews the pilot ... 2028")
+DAY_BONUS = 0.15
 # A list question is answered by an enumeration (a list, or a sentence that enumerates after a colon
 # or between semicolons) about its subject; a sentence that only repeats the question's words
 # ("... the special mechanisms of Resolution 226 ...") mentions the subject without answering.
@@ -336,6 +339,8 @@ class Reader:
                 score += COUNT_BONUS
             if q.kind.kind == "overview" and self._titled(q, n):
                 score += TITLE_BONUS
+            if satisfies and q.kind.day and DAY.search(fold(unit.text)):
+                score += DAY_BONUS
             if satisfies and q.kind.kind in LEDE_KINDS and n in self._opening:
                 score += LEDE_BONUS
             if listing and (unit.kind == "list" or inline_items(unit.text)):

@@ -254,6 +254,11 @@ CHAT_SPELLINGS = {"wen": "when", "whn": "when", "wat": "what", "wot": "what", "w
                   "hw": "how", "abt": "about", "thru": "through", "ppl": "people", "yrs": "years", "yr": "year"}
 
 
+# a legal label written short before its number ("art. 1", "cl. 2", "para 3"): the word the documents write
+_LABELS = {"art": "article", "arts": "articles", "cl": "clause", "para": "paragraph", "pt": "point"}
+_LABEL_SHORT = re.compile(r"\b(art|arts|cl|para|pt)\.?\s*(?=\d)", re.IGNORECASE)
+
+
 class Speller:
     """Corrects a typo ("cheif", "investers", "nhugn") to the one corpus word it is closest to; a
     real word, a Vietnamese syllable or a word of the corpus is left as typed."""
@@ -281,6 +286,7 @@ class Speller:
                 return word  # no close word, or two equally close: leave it
             return str(found[0][0])
 
+        text = _LABEL_SHORT.sub(lambda m: _LABELS[m.group(1).lower()] + " ", text)
         return re.sub(r"[^\W\d_]+", fix, text)
 
 

@@ -842,7 +842,6 @@ one ones chunk chunks portion portions piece pieces bit bits
 pls plz thx thanks max min info ok okay hi hello hey case cases both title titles functional
 re regarding concerning provide provides stipulate stipulates anything gimme rundown lowdown recap gist
 offer offers offered offering grant grants granted get gets got getting gotten
-document documents
 """.split())  # noqa: SIM905 (a word list reads best as text)
 
 # Words and Vietnamese two-syllable words that frame a question rather than name what it is about

@@ -224,6 +224,9 @@ _OCCASIONS_VI = {"ky hop", "phien", "thoi diem", "giai doan", "lan", "dip", "buo
 # ... and "thành phố" / "city" before or after a name the question gives ("thành phố Hải Phòng" is Hải Phòng)
 _PLACE_FILLER = {"at", "in", "on", "near", "the", "of", "a", "an", "tai", "o", "tren", "gan", "cac", "khu", "nhung",
                  "thanh", "pho", "city"}
+# an embassy's or a consulate's name ends with the country it is in ("Embassy of the Netherlands in Vietnam")
+_MISSION_BEFORE = re.compile(r"\b(?:dai su quan|lanh su quan|embassy|consulate)(?: general)?(?: of)?(?: the)?"
+                             r"(?:\s+\w+){0,3}\s*$")
 
 
 def new_place(text: str, folded_question: str) -> bool:
@@ -248,11 +251,6 @@ def new_place(text: str, folded_question: str) -> bool:
         if any(w not in asked for w in words):
             return True
     return False
-
-
-# an embassy's or a consulate's name ends with the country it is in ("Embassy of the Netherlands in Vietnam")
-_MISSION_BEFORE = re.compile(r"\b(?:dai su quan|lanh su quan|embassy|consulate)(?: general)?(?: of)?(?: the)?"
-                             r"(?:\s+\w+){0,3}\s*$")
 
 
 # offices a "who" question may ask about (folded); a title with one of the modifiers before it is
@@ -720,7 +718,7 @@ def question_kind(question: str, language: str) -> QuestionKind:
 # an age asked for, and written
 _AGE_ASKED = re.compile(r"\b(how old|what age|bao nhieu tuoi|may tuoi|tuoi doi)\b")
 # an amount asked of a tax, a rent or a fee is answered by its exemption ("exempt for the whole lease term")
-_EXEMPT = re.compile(r"\b(exempt|exempted|exemption|free of charge|mien|mien phi|mien toan bo)\b")
+_EXEMPT = re.compile(r"\b(exempt|exempted|exemption|free of charge|mien)\b")
 _AGE = re.compile(r"\b\d+\s*(tuoi|years? old|year-old)\b")
 # an email address or a telephone number asked for: only a passage that writes one answers
 _EMAIL_ASKED = re.compile(r"\b(e-?mail|thu dien tu)\b")
@@ -742,7 +740,7 @@ _VI_WHEN_WHERE_NOUNS = {"ngay", "nam", "thang", "gio", "luc", "khi", "thoi", "di
 
 # "chương trình ... tên là gì", "what is the name of the programme": the name of a thing, not of a
 # person or a body (a "who" cue otherwise), is what it is called
-_NAME_CUE = re.compile(r" (?:ten la gi|ten gi|what is the name of|name of the|name of) ")
+_NAME_CUE = re.compile(r" (?:ten la gi|ten gi|name of) ")
 _THING_VI = re.compile(r"^ (?:cac |nhung )?(?:chuong trinh|su kien|hoi nghi|hoi thao|dien dan|ke hoach|nghi quyet|"
                        r"quyet dinh|van ban|chu de|sang kien|tuan le|le hoi) ")
 _THING_EN = re.compile(r" name of (?:the |this |that |its )?(?:\w+ ){0,2}?(?:program|programme|event|conference|"

@@ -676,3 +676,59 @@ def test_what_is_asked_in_other_words_is_answered(assistant: Assistant, question
 def test_a_venue_the_documents_do_not_give_is_not_made_of_other_places(assistant: Assistant, question: str) -> None:
     answer = assistant.answer(question)
     assert answer.refused, answer.text
+
+
+@pytest.mark.parametrize(("question", "fact"), [
+    # "dept", "green-light", "specialist", "size": the synonyms carry them to the documents' words
+    ("Where did the Dept of Foreign Affairs hold its jan 2026 review conference?", "City Convention and Performance Center"),
+    ("can the city itself now green-light big port projects, even ones the PM already approved?", "2,300 billion"),
+    ("if I'm a foreign specialist working in the zone, for how long does my income tax get halved?", "50% reduction for 10 years"),
+    ("what is the size of the free trade zone?", "6,292 ha"),
+    # a part of the zone, named by its place, is the land in that place
+    ("how many ha is the Nam Dinh Vu chunk of the FTZ?", "1,077 ha"),
+    ("how big is the Nam Dinh Vu area of the FTZ?", "1,077 ha"),
+    # a record's labelled field answers what its leading sentence lacks
+    ("where is the Hai Phong portal located?", "18 Hoang Dieu"),
+])
+def test_informal_words_and_parts_are_answered(assistant: Assistant, question: str, fact: str) -> None:
+    assert_answered_with(assistant, question, fact)
+
+
+def test_an_attribute_question_gets_the_attribute_not_an_overview(assistant: Assistant) -> None:
+    answer = assistant.answer("what is the theme of the investment conference")
+    assert not answer.refused, answer.text
+    assert "A Strategic Destination of the New Era" in answer.text
+    assert len(answer.citations) == 1 and answer.text.count("\n- ") == 1, answer.text  # that sentence alone
+
+
+@pytest.mark.parametrize("question", [
+    # the city and the category ("cities") are in the documents; being twinned is not
+    "Which cities is Hai Phong twinned with?",
+    "Hải Phòng kết nghĩa với những thành phố nước ngoài nào?",
+    "hai phong ket nghia voi nhung thanh pho nao",
+    # the area of the whole zone is not given, only the FTZ land inside it
+    "total size of the southern coastal economic zone itself (the whole zone, not just the FTZ part)?",
+])
+def test_a_list_of_what_the_documents_never_say_is_refused(assistant: Assistant, question: str) -> None:
+    answer = assistant.answer(question)
+    assert answer.refused, answer.text
+
+
+def test_a_list_question_with_known_words_around_the_category_is_answered(assistant: Assistant) -> None:
+    answer = assistant.answer("Nội dung trọng tâm thứ 6 nhắc tới những kênh đối ngoại nào?")
+    assert not answer.refused, answer.text
+
+
+def test_a_follow_up_naming_a_vietnamese_person_keeps_the_askers_language(chatting: Assistant) -> None:
+    chatting.answer("who's the editor-in-chief of the Hai Phong portal?", chat_key="lang")
+    answer = chatting.answer("what's his other job title?", chat_key="lang")
+    assert answer.language == "en", answer.text
+    assert not answer.refused and "Chief of staff" in answer.text, answer.text
+
+
+def test_which_body_organised_it_is_answered_with_the_body(chatting: Assistant) -> None:
+    chatting.answer("Hội nghị tổng kết công tác đối ngoại năm 2025 của Hải Phòng tổ chức ở đâu?", chat_key="body")
+    answer = chatting.answer("Đơn vị nào đứng ra tổ chức?", chat_key="body")
+    assert not answer.refused, answer.text
+    first = answer.text.split("\n- ")[1]
+    assert "Sở Ngoại vụ tổ chức" in first, answer.text  # not the people who attended

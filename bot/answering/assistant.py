@@ -238,8 +238,9 @@ class Assistant:
         if self.memory is None or not chat_key:
             return question, "", language or detect(question, self.settings.default_language), question
         history = self.memory.recent(chat_key)
-        question, person = self.memory.with_person(chat_key, question, history)
+        # the language is the asker's, read before "his" becomes a Vietnamese name ("Tran Huy Kien's")
         lang = language or detect(question, self.settings.default_language)
+        question, person = self.memory.with_person(chat_key, question, history)
         pairs = self.generation().units.folded_pairs()
         return question, person, lang, self.memory.contextual_query(chat_key, question, lang, pairs.__contains__,
                                                                     history)

@@ -115,6 +115,7 @@ class QuestionKind:
     period: bool = False  # a "when" question for a period, from when to when: two years or dates
     day: bool = False  # a "when" question for a day ("what date", "ngày nào"): a year alone says less
     age: bool = False  # "how old", "bao nhiêu tuổi": the number must be an age
+    body: bool = False  # a "who" question about an organisation ("đơn vị nào", "which agency"), not a person
     contact: str = ""  # "email" or "phone": the answer writes an email address or a telephone number
 
     def satisfied_by(self, text: str, question: str = "", context: str = "", scope: str = "") -> bool:
@@ -301,7 +302,7 @@ _VI_MONEY_UNITS = {"usd", "vnd", "dong", "tien"}
 _VI_MONEY_SCALES = {"ty", "trieu", "nghin"}
 _MONEY = re.compile(r"\d[\d.,]*\s*(vnd|usd|dong|ty dong|trieu dong|nghin dong|billion|million|thousand)\b|\b(vnd|usd|us\$|\$)\s*\d")
 # ... "how big a break / cut / share" asks an amount, not an area (unless what follows is land: "how big a site")
-_AREA_ASKED = re.compile(r"\b(how (?:big|large)(?! an? (?!(?:area|site|plot|zone|park|parcel|piece|land|island)\b)\w)|what size|what area|how many hectares|how much land|dien tich|"
+_AREA_ASKED = re.compile(r"\b(how (?:big|large)(?! an? (?!(?:area|site|plot|zone|park|parcel|piece|land|island)\b)\w)|what size|what area|total size|size of the|how many (?:ha|hectares?|km2|square)|how much land|dien tich|"
                          r"rong bao nhieu|rong khoang|bao nhieu ha|rong bao nhieu ha|quy mo dien tich|total area|land area|"
                          r"area of the)\b")
 _AREA = re.compile(r"\d[\d.,]*\s*(ha|hectares?|km2|km²|m2|m²|square (kilo)?met(re|er)s?)\b")
@@ -312,9 +313,10 @@ _AREA_FRAME = {"how", "big", "large", "what", "size", "area", "total", "is", "th
                "hectare", "much", "land", "does", "cover", "covers", "dien", "tich", "rong", "bao", "nhieu", "khoang",
                "la", "co", "tong", "quy", "mo", "cua", "km2", "square", "kilometres", "kilometers", "s", "whats",
                "a", "an", "by", "va", "thi", "cho", "toi", "hoi", "biet", "on", "at", "tai", "tren", "o", "within",
-               "natural", "tp", "thanh", "pho", "city"}
+               "natural", "tp", "thanh", "pho", "city", "itself", "whole", "entire"}
 _IN = {"in", "on", "at", "within", "tai", "tren", "o"}
-_PART_EN = {"site", "sites", "part", "parts", "portion", "section", "area", "areas", "location", "locations", "piece"}
+_PART_EN = {"site", "sites", "part", "parts", "portion", "section", "area", "areas", "location", "locations", "piece",
+            "chunk", "segment", "component"}
 IN_PLACE = "@in "  # a measured subject that is a place the area lies in: "the FTZ area on Cat Hai island"
 # after an area, these put it in a place: "2,292 ha on Cat Hai island" is land in the island, not the island
 _LOCATIVE = re.compile(r"^\W*(?:about\s+|khoang\s+)?(in|on|at|within|inside|near|tai|tren|o|thuoc|trong|gan)\b")
@@ -328,6 +330,7 @@ def area_subject(folded_question: str) -> str:
     best: list[str] = []
     run: list[str] = []
     located = previous = False
+    end = 0
     words = re.findall(r"[0-9a-z]+", re.sub(r"\btu nhien\b", " ", folded_question))  # "diện tích tự nhiên": natural area
     for i, word in enumerate(words):
         if word in _AREA_FRAME:
@@ -337,9 +340,11 @@ def area_subject(folded_question: str) -> str:
             previous = i > 0 and words[i - 1] in _IN
         run.append(word)
         if len(run) > len(best):
-            best, located = list(run), previous
-    # "the Nam Dinh Vu site of the FTZ", "phần / khu vực đảo Cát Hải": a part, named by its place
-    if best and (best[-1] in _PART_EN or best[0] == "phan" or best[:2] == ["khu", "vuc"]):
+            best, located, end = list(run), previous, i + 1
+    # "the Nam Dinh Vu site of the FTZ", "the Nam Dinh Vu area of the FTZ", "phần / khu vực đảo Cát Hải": a
+    # part, named by its place
+    if best and (best[-1] in _PART_EN or best[0] == "phan" or best[:2] == ["khu", "vuc"]
+                 or words[end:end + 2] in (["area", "of"], ["areas", "of"])):
         located = True
     return (IN_PLACE if located else "") + " ".join(best)
 
@@ -659,7 +664,7 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
      ("khi nao", "ngay nao", "bao gio", "luc nao", "nam nao", "thang nao", "thoi diem nao", "hom nao",
       "thoi gian nao", "ngay bao nhieu", "thang may", "ngay may", "nam may", "mung may")),
     ("how-many", ("how many", "how much", "what percentage", "what percent", "what share", "what proportion",
-                  "how big", "how large", "what size", "number of", "what rate", "what is the rate",
+                  "how big", "how large", "what size", "what is the area", "what is the total area", "what is the size", "size of the", "total size", "how much area", "number of", "what rate", "what is the rate",
                   "tax rate", "how many percent", "total area", "land area", "capacity", "throughput",
                   *_EN_QUANTITIES),
      ("bao nhieu", "may", "ty le", "phan tram", "bao rong", "con so", "muc thue", "thue suat", "so luong",
@@ -697,6 +702,9 @@ _PERSON_ASKED = re.compile(r"\b(" + "|".join((
     "attended", "attend", "attends", "attending", "participated", "took part", "tham du", "du hoi nghi", "was at",
     "were at", "was there", "were there", "present at", "co mat", "came", "come", "represented", "representing",
     "den du", "toi du")) + r")\b")
+# a "who" question that asks for an organisation: "which agency", "cơ quan nào", "đơn vị nào đứng ra tổ chức"
+_BODY_ASKED = re.compile(r" (?:which|what) (?:agency|body|authority|department|office|organisation|organization|"
+                         r"ministry|unit|company|firm) | (?:co quan|don vi|to chuc|cong ty|doanh nghiep|tap doan) nao ")
 _EN_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|will|has|have|was|were|should|must|may)\b")
 _VI_YES_NO = re.compile(r"\bco\b.*\bkhong\s*$")
 # "what incentives", "which events": a plural noun after what/which asks for a list
@@ -747,10 +755,19 @@ _THING_EN = re.compile(r" name of (?:the |this |that |its )?(?:\w+ ){0,2}?(?:pro
                        r"forum|plan|resolution|decision|document|theme|initiative|week|festival|summit) ")
 
 
+# "what is the motto of ...", "phương châm ... là gì": one attribute of a thing, not an overview of it
+_ATTRIBUTE_EN = re.compile(r"^ (?:what is|what was|what are|tell me) (?:the|its|their|hai phong s|the city s) "
+                           r"(?:motto|slogan|catchphrase|watchword|mantra|theme|purpose|aim|goal|vision|message|"
+                           r"guiding principle) ")
+_ATTRIBUTE_VI = re.compile(r" (?:phuong cham|khau hieu|chu de|ten goi|muc dich|thong diep) (?:\w+ ){0,12}la gi ")
+
+
 def _question_kind(question: str, language: str) -> QuestionKind:
     words = re.findall(r"[0-9a-z%]+", fold(question))
     folded = " " + " ".join(words) + " "
     folded = folded.replace(" what s ", " what is ").replace(" whats ", " what is ")
+    if (_ATTRIBUTE_VI if language == "vi" else _ATTRIBUTE_EN).search(folded):
+        return QuestionKind("what")
     if language == "en" and folded.endswith(" about ") and not re.search(r" (how|when|who|where) ", folded):
         return QuestionKind("overview")  # "what is the review article about"
     is_a = _VI_IS_A.search(folded) if language == "vi" else None
@@ -776,7 +793,8 @@ def _question_kind(question: str, language: str) -> QuestionKind:
                     if document and _ISSUER_ASKED.search(folded):
                         return QuestionKind(kind, issuer_of=document.group(0))
                     person = _PERSON_ASKED.search(folded) is not None
-                    return QuestionKind(kind, person=person, office=office_asked(folded) if person else None)
+                    return QuestionKind(kind, person=person, office=office_asked(folded) if person else None,
+                                        body=not person and _BODY_ASKED.search(folded) is not None)
                 if kind == "when":
                     return QuestionKind(kind, day=_DAY_ASKED.search(folded) is not None)
                 return QuestionKind(kind)

@@ -91,6 +91,8 @@ class Reading:
     candidates: int
 
 
+# a labelled field of a record: "Head office: ...", "Editor-in-chief: ...", "Địa chỉ: ..."
+_FIELD = re.compile(r"^\s*[^\W\d][\w'’ -]{0,28}:\s")
 _POINTS_BACK_EN = re.compile(r"^\s*(these|this|such|those|he|she|they|his|her|their)\b", re.IGNORECASE)
 # a sentence that details the one before it: its highlight, its examples
 _ELABORATES = re.compile(r"^\s*(?:(?:a|the|one)\s+)?(?:(?:most\s+)?(?:prominent|notable|key|main|major)\s+)?"
@@ -329,7 +331,7 @@ class Reader:
                 score -= KIND_MISS_PENALTY
             elif years and not same_year(self._dated[n], years):
                 score -= KIND_MISS_PENALTY  # "năm 2026": a sentence of the 2023 plan does not answer
-            if q.kind.kind == "who" and PERSON.search(unit.text):
+            if q.kind.kind == "who" and not q.kind.body and PERSON.search(unit.text):
                 score += PERSON_BONUS
             if speech and n in self._spoken:
                 score += SPEECH_BONUS
@@ -411,6 +413,13 @@ class Reader:
             # the sentence that best matches the question lacks the fact asked; the one right after it
             # often gives it ("... held a conference on January 6." "Attending the conference were Mr. ...")
             after = next((x for x in scored if x.index == self._next.get(top.index)), None)
+            if after is None or not after.satisfies:
+                # ... or a labelled field of the same record, which names no subject but the one the
+                # leading sentence names ("The Hai Phong Portal is ..." then "Head office: 18 Hoang Dieu ...")
+                after = next((x for x in scored[1:] if x.satisfies and x.unit.doc_id == top.unit.doc_id
+                              and x.unit.section == top.unit.section and _FIELD.match(x.unit.text)), None)
+                if after is not None and after.score < top.score - KIND_MISS_PENALTY:
+                    after = None
             if after is not None and after.satisfies:
                 chosen.append(after)
         margin = STRICT_FOLLOW_MARGIN if q.kind.kind in STRICT_KINDS else FOLLOW_MARGIN

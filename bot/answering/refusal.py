@@ -24,6 +24,7 @@ from bot.answering.reader import Quote, Reading
 from bot.answering.vocabulary import Unseen
 from indexer.glossary import Expansion
 from indexer.text import STOPWORDS, fold, folded_words, has_vietnamese_marks, tokens
+from indexer.unit_index import stem
 
 # Calibrated on the tune half of tests/data/answer_eval.jsonl (see benchmarks/answers.py).
 MIN_COVERAGE = 0.45  # below: refused
@@ -234,6 +235,38 @@ def category_unlisted(q: AnalysedQuestion, reading: Reading) -> str:
 
 # the city's and the country's names ("doanh nghiệp Hải Phòng - Hà Lan") are no members' names
 _CITY_WORDS = frozenset(w for place in EVERYWHERE for w in place.split())
+
+
+def unseen_predicate(q: AnalysedQuestion, df: dict[str, int]) -> str:
+    """What a list question says of its category, when no passage holds any of it: besides the
+    category asked, the words qualifying it and the city, every word of "which cities is Hai Phong
+    twinned with" ("twinned") or of "Hải Phòng kết nghĩa với những thành phố nước ngoài nào" ("kết
+    nghĩa", judged as word pairs in Vietnamese) is in no passage, so the documents list nothing of
+    the kind. `df`: the passages holding each stemmed term and pair."""
+    if q.kind.kind != "list":
+        return ""
+    head = list_head(q.plain, q.language)
+    if not head:
+        return ""
+    vietnamese = q.language == "vi"
+    words = folded_words(q.plain)
+    framing = set(head) | _qualifiers(words, head, vietnamese) | _CITY_WORDS
+    rest = [(i, w) for i, w in enumerate(words) if w not in framing and stem(w) in q.weights]
+    if not rest:
+        return ""
+    pairs = [term.split("_") for term in q.weights if "_" in term]
+    for _i, word in rest:
+        term = stem(word)
+        if not vietnamese:
+            if df.get(term, 0):
+                return ""
+            continue
+        # a syllable is known in a word pair the question makes with it ("trọng tâm")
+        own = [f"{a}_{b}" for a, b in pairs if term in (a, b)]
+        if any(df.get(p, 0) for p in own) or (not own and df.get(term, 0)):
+            return ""
+    return " ".join(w for _i, w in rest)
+
 # names joined as members are: "(ABAC 3) and the Hai Phong Investment Promotion Conference", "X và Y"
 _NAMES_JOINED = re.compile(r"(?:^|\s|\()[A-ZĐ0-9][\w)]*\s+(?:and|và)\s+(?:the\s+)?[A-ZĐ]")
 # a mention that points back to members named before it: "these events", "các sự kiện quy mô lớn này"
@@ -357,8 +390,9 @@ def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: flo
         return Verdict(False, _MENTIONS.format(", ".join(names)), signals)
     if unseen.names and coverage < ENTITY_OVERRIDE_COVERAGE:
         return Verdict(False, _MENTIONS.format(", ".join(unseen.names)), signals)
-    if unseen.concepts and (coverage < UNSEEN_MIN_COVERAGE or reading.best_dense < UNSEEN_MIN_DENSE):
-        return Verdict(False, f"asks about {', '.join(unseen.concepts)}, which no document covers", signals)
+    concepts = unseen.concepts or tuple(filter(None, [unseen_predicate(q, df if term_df is None else term_df)]))
+    if concepts and (coverage < UNSEEN_MIN_COVERAGE or reading.best_dense < UNSEEN_MIN_DENSE):
+        return Verdict(False, f"asks about {', '.join(concepts)}, which no document covers", signals)
     # typed without marks, Vietnamese syllables match words they are not ("thu do cua phap": thủ
     # tục, do, pháp luật): the question's words count as found only if some of its word pairs are
     # in the documents too

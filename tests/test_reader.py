@@ -732,3 +732,29 @@ def test_which_body_organised_it_is_answered_with_the_body(chatting: Assistant) 
     assert not answer.refused, answer.text
     first = answer.text.split("\n- ")[1]
     assert "Sở Ngoại vụ tổ chức" in first, answer.text  # not the people who attended
+
+
+@pytest.mark.parametrize("question", [
+    # "bao nhiêu dân" counts people: no number of residents is given (nor "how many people live")
+    "hai phong co bao nhieu dan", "Hải Phòng có bao nhiêu dân?", "how many people live in Hai Phong",
+    # an address is a house number and a street, not "47 tập thể" or "thành phố Hải Phòng"
+    "Sở Ngoại vụ Hải Phòng có địa chỉ ở đâu?",
+])
+def test_a_count_or_an_address_the_documents_do_not_give_is_refused(assistant: Assistant, question: str) -> None:
+    answer = assistant.answer(question)
+    assert answer.refused, answer.text
+
+
+def test_a_rate_question_gets_the_rate_not_an_overview(assistant: Assistant) -> None:
+    answer = assistant.answer("what's the CIT rate for non-priority projects in the FTZ")
+    assert not answer.refused, answer.text
+    assert "other projects pay 10% for 15 years" in answer.text
+    assert "Personal income tax" not in answer.text and "447" not in answer.text, answer.text
+
+
+@pytest.mark.parametrize(("question", "fact"), [
+    ("What incentives does a chip maker get in the Hai Phong FTZ?", "Corporate income tax"),
+    ("dia chi cong thong tin hai phong", "số 18 Hoàng Diệu"),
+])
+def test_makers_and_addresses_are_answered(assistant: Assistant, question: str, fact: str) -> None:
+    assert_answered_with(assistant, question, fact)

@@ -152,7 +152,8 @@ class QuestionKind:
                 return False
             if self.age and _AGE.search(folded) is None:
                 return False
-            if not self.counted or (" " in self.counted) != has_vietnamese_marks(text):
+            vietnamese = " " in self.counted or self.counted in _VI_COUNTED_ALONE
+            if not self.counted or vietnamese != has_vietnamese_marks(text):
                 return True
             return _counts(folded, self.counted) if self.attached else mentions(folded, self.counted)
         if self.kind == "how-long":
@@ -169,7 +170,7 @@ class QuestionKind:
             if _WEB_ASKED.search(asked):  # "the web address", "đăng ở trang nào": a site
                 return _WEB.search(text) is not None
             if _PREMISES_ASKED.search(asked):  # "the office address", "trụ sở": a street, a number
-                return _STREET.search(folded) is not None
+                return _STREET.search(text) is not None
             return new_place(text, asked)
         return True
 
@@ -216,7 +217,13 @@ _WEB_ASKED = re.compile(r"\b(web|website|url|link|online|read|full text|original
                         r"dang tren|toan van|van ban goc|ban goc)\b|\b(?:xem|doc|tim|tai)(?:\s+\w+){0,9}?\s+o\s+dau\b")
 _PREMISES_ASKED = re.compile(r"\b(office|offices|headquarters|premises|street|tru so|van phong|dia chi)\b")
 _WEB = re.compile(r"https?://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.(?:vn|com|org|net|gov|int|info)\b", re.IGNORECASE)
-_STREET = re.compile(r"\d+\s+\w|\b(street|road|district|ward|duong|pho|phuong|quan|huyen|xa)\s+\w")
+# a street address, in the text as written: a house number before a name ("18 Hoang Dieu", "số 18 Hoàng
+# Diệu"; not "47 tập thể", "15 July"), or a named street, ward or district ("Hong Bang district", "quận Hồng
+# Bàng"; not "thành phố Hải Phòng")
+_MONTHS_EN = "January|February|March|April|May|June|July|August|September|October|November|December"
+_STREET = re.compile(rf"(?<![\d/.,])\d{{1,4}}[A-Za-z]?\s+(?!(?:{_MONTHS_EN})\b)[A-ZĐ][^\W\d_]+\s+[A-ZĐ]"
+                     r"|\b[A-Z][^\W\d_]+\s+(?:[A-Z][^\W\d_]+\s+)?(?:[Ss]treet|[Rr]oad|[Dd]istrict|[Ww]ard)\b"
+                     r"|(?<!thành )\b(?:đường|phố|phường|quận|huyện)\s+[A-ZĐ]")
 # where the words of a place a passage gives end: a date, a verb or a clause after the name
 _PLACE_END = re.compile(r"[,.;:()\[\]\"“”!?]|\s(?:on|from|with|held|to|by|for|and|since|when|which|who|where|"
                         r"that|va|tu|den|vao|ngay|thang|nam|de|cho|voi|khi|do|duoc|la)\s|\d")
@@ -456,12 +463,15 @@ def counted_noun(folded_question: str, language: str) -> tuple[str, bool]:
                         return _vi_subject(words[:copula]), False
                     return "", False
                 noun = " ".join(pair) if len(pair) == 2 and pair[1] not in _VI_NOT_NOUN else pair[0]
-                return (noun, True) if " " in noun else ("", False)  # one syllable alone is too ambiguous folded
+                # one syllable alone is too ambiguous folded, but for a few that only count ("bao nhiêu dân")
+                return (noun, True) if " " in noun or noun in _VI_COUNTED_ALONE else ("", False)
         if words[-3:] == ["la", "bao", "nhieu"]:
             # "dân số Hải Phòng là bao nhiêu": the number is of its subject; in "... được bớt bao
             # nhiêu" the first words are not what the number is of
             return _vi_subject(words[:-3]), False
         return "", False
+    if _LIVE_IN.search(folded_question):
+        return stem("population"), False  # "how many people live in ...": its population
     quantity = _EN_QUANTITY.search(folded_question)
     if quantity and "how many" not in folded_question and "how much" not in folded_question:
         return stem(quantity.group(1).split()[-1]), False  # "what is the population of ...": a population
@@ -476,6 +486,11 @@ def counted_noun(folded_question: str, language: str) -> tuple[str, bool]:
                     return ("", False) if noun in _MEASURES else (noun, attached)
             return "", False
     return "", False
+
+
+_LIVE_IN = re.compile(r"\bhow many (?:people|residents|inhabitants|citizens) (?:live|lives|living|reside|are living|are there)\b")
+# Vietnamese syllables that after "bao nhiêu" only count ("bao nhiêu dân")
+_VI_COUNTED_ALONE = frozenset(["dan"])
 
 
 # what a "what is the ... of" question may ask the number of: a how-many question whose answer must
@@ -664,7 +679,7 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
      ("khi nao", "ngay nao", "bao gio", "luc nao", "nam nao", "thang nao", "thoi diem nao", "hom nao",
       "thoi gian nao", "ngay bao nhieu", "thang may", "ngay may", "nam may", "mung may")),
     ("how-many", ("how many", "how much", "what percentage", "what percent", "what share", "what proportion",
-                  "how big", "how large", "what size", "what is the area", "what is the total area", "what is the size", "size of the", "total size", "how much area", "number of", "what rate", "what is the rate",
+                  "how big", "how large", "what size", "what is the area", "what is the total area", "what is the size", "size of the", "total size", "how much area", "number of", "what rate", "what is the rate", "rate",
                   "tax rate", "how many percent", "total area", "land area", "capacity", "throughput",
                   *_EN_QUANTITIES),
      ("bao nhieu", "may", "ty le", "phan tram", "bao rong", "con so", "muc thue", "thue suat", "so luong",
@@ -780,6 +795,8 @@ def _question_kind(question: str, language: str) -> QuestionKind:
             if f" {cue} " in folded:
                 if kind == "list" and language == "en" and cue == "which" and not _EN_PLURAL.search(folded):
                     continue  # "which zone ..." asks for one thing
+                if cue == "rate" and (_EN_PLURAL.search(folded) or re.search(r" (?:which|what are|what were) ", folded)):
+                    continue  # "which sectors qualify for the 10% rate" asks for the sectors
                 if kind == "period":
                     return QuestionKind("when", period=True)
                 if kind == "how-many":

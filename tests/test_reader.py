@@ -758,3 +758,10 @@ def test_a_rate_question_gets_the_rate_not_an_overview(assistant: Assistant) -> 
 ])
 def test_makers_and_addresses_are_answered(assistant: Assistant, question: str, fact: str) -> None:
     assert_answered_with(assistant, question, fact)
+
+
+def test_tu_do_la_typed_without_marks_is_not_a_dollar_amount(assistant: Assistant) -> None:
+    # "tự do là bao nhiêu" folds to "tu do la bao nhieu": "đô la" (dollars) is not asked, the 10% rate is
+    answer = assistant.answer("thue suat thue tndn trong khu thuong mai tu do la bao nhieu")
+    assert not answer.refused, answer.text
+    assert "thuế suất 10%" in answer.text

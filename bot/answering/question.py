@@ -299,10 +299,12 @@ _MONEY_ASKED_EN = re.compile(r"\b(price|prices|cost|costs|fee|fees|how much does
                              r"how much (money|capital|fdi|investment|funding|funds)|salary|wage|wages|usd|dollars?)\b")
 _MONEY_ASKED_VI = re.compile(r"(?<!\w)(giá|chi phí|phí|lệ phí|tiền thuê|bao nhiêu tiền|vốn|kinh phí|ngân sách|"
                              r"lương cơ sở|lương tối thiểu|mức lương|usd|đô la)(?!\w)")
+# "đô la" typed without marks, but not "tự do là" (free ... is) or "đó là" (that is): an amount before it
+_DO_LA = r"(?:trieu|ty|nghin|tram|bao nhieu|may) do la|do la my"
 _MONEY_ASKED_VI_UNMARKED = re.compile(r"^(gia|chi phi|le phi)\b|\b(gia (dat|thue|dien|nuoc|vang|xang|nha|ve|ban|mua|dich vu)|"
                                       r"chi phi|le phi|bao nhieu tien|von|kinh phi|ngan sach|luong co so|"
-                                      r"luong toi thieu|muc luong|usd|do la)\b")
-_USD_ASKED = re.compile(r"\b(usd|dollars?|do la)\b|\$")
+                                      r"luong toi thieu|muc luong|usd|" + _DO_LA + r")\b")
+_USD_ASKED = re.compile(r"\b(usd|dollars?|" + _DO_LA + r")\b|\$")
 _DOLLARS = re.compile(r"\b(usd|dollars?|us\$)\b|\$\s*\d")
 # a number of these is an amount of money: "bao nhiêu tỷ (đồng)", "bao nhiêu triệu USD"
 _VI_MONEY_UNITS = {"usd", "vnd", "dong", "tien"}

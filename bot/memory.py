@@ -34,7 +34,7 @@ class Turn:
 _POINTS_BACK = re.compile(r"\b(that|this|there|then|those|these|do|nay|ay|kia|van ban do|no)\s*\??$")
 # words that only ask (what, when, how many, bao giờ, ở đâu ...): a question made of little else
 # names no subject of its own ("Áp dụng đến bao giờ?")
-_ASKING = frozenset(["when", "where", "who", "whom", "what", "which", "how", "many", "much", "long", "date", "year", "is", "are", "was", "were", "does", "do", "did", "can", "will", "the", "a", "an", "of", "to", "for", "in", "on", "at", "it", "by", "from", "until", "bao", "gio", "nao", "khi", "dau", "ai", "gi", "nhieu", "may", "sao", "la", "co", "duoc", "khong", "den", "tu", "the", "o", "tai", "luc", "ngay", "nam", "thang", "ra"])
+_ASKING = frozenset(["when", "where", "who", "whom", "what", "which", "how", "many", "much", "long", "date", "year", "is", "are", "was", "were", "does", "do", "did", "can", "will", "the", "a", "an", "of", "to", "for", "in", "on", "at", "it", "by", "from", "until", "bao", "gio", "nao", "khi", "dau", "ai", "gi", "nhieu", "may", "sao", "la", "co", "duoc", "khong", "den", "tu", "the", "o", "tai", "luc", "ngay", "nam", "thang", "ra", "hom", "vay", "nhi"])
 MAX_BARE_CONTENT = 2  # content words at most, for a question to lean on the previous one
 MAX_BARE_SYLLABLES_VI = 4  # ... in Vietnamese, content syllables (two words: "áp dụng cho giai đoạn nào?")
 # a pronoun anywhere in a short question stands for the previous subject ("which decision set it

@@ -765,3 +765,30 @@ def test_tu_do_la_typed_without_marks_is_not_a_dollar_amount(assistant: Assistan
     answer = assistant.answer("thue suat thue tndn trong khu thuong mai tu do la bao nhieu")
     assert not answer.refused, answer.text
     assert "thuế suất 10%" in answer.text
+
+
+@pytest.mark.parametrize(("question", "fact"), [
+    # "spoke" is the remarks the documents report; "which deputy minister" asks a person
+    ("which deputy minister spoke at the jan 6 external relations conference?", "Ngo Le Van"),
+    ("Ai phát biểu chỉ đạo tại hội nghị tổng kết đối ngoại đầu năm 2026?", "Ngô Lê Văn"),
+    # a "when" clause inside a "how many" question does not make it a "when" question
+    ("how many votes did res 226 get when the NA passed it?", "447"),
+    # "2 sự kiện ... là gì" asks for that many members: both events are named
+    ("2 su kien lon nhat cua doi ngoai hp nam 2025 la gi", "ABAC 3"),
+])
+def test_speakers_counts_and_numbered_lists_are_answered(assistant: Assistant, question: str, fact: str) -> None:
+    assert_answered_with(assistant, question, fact)
+
+
+@pytest.mark.parametrize(("turns", "fact"), [
+    # "hôm nào vậy" is the asking, so "ban hành" leans on the previous turn
+    (["Chương trình hành động ngoại giao kinh tế của HP là số mấy?", "Ban hành hôm nào vậy?"], "27/3/2023"),
+    # "khu" alone is the zone the conversation is about
+    (["Khu thương mại tự do HP được thành lập theo quyết định nào?", "Tổng diện tích khu là bao nhiêu?"], "6.292 ha"),
+])
+def test_short_vietnamese_follow_ups_are_answered_in_context(chatting: Assistant, turns: list[str], fact: str) -> None:
+    for turn in turns[:-1]:
+        chatting.answer(turn, chat_key="vi-fu")
+    answer = chatting.answer(turns[-1], chat_key="vi-fu")
+    assert not answer.refused, answer.text
+    assert fact in answer.text, answer.text

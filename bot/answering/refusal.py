@@ -251,11 +251,11 @@ def unseen_predicate(q: AnalysedQuestion, df: dict[str, int]) -> str:
     vietnamese = q.language == "vi"
     words = folded_words(q.plain)
     framing = set(head) | _qualifiers(words, head, vietnamese) | _CITY_WORDS
-    rest = [(i, w) for i, w in enumerate(words) if w not in framing and stem(w) in q.weights]
+    rest = [w for w in words if w not in framing and stem(w) in q.weights]
     if not rest:
         return ""
     pairs = [term.split("_") for term in q.weights if "_" in term]
-    for _i, word in rest:
+    for word in rest:
         term = stem(word)
         if not vietnamese:
             if df.get(term, 0):
@@ -265,7 +265,8 @@ def unseen_predicate(q: AnalysedQuestion, df: dict[str, int]) -> str:
         own = [f"{a}_{b}" for a, b in pairs if term in (a, b)]
         if any(df.get(p, 0) for p in own) or (not own and df.get(term, 0)):
             return ""
-    return " ".join(w for _i, w in rest)
+    return " ".join(rest)
+
 
 # names joined as members are: "(ABAC 3) and the Hai Phong Investment Promotion Conference", "X và Y"
 _NAMES_JOINED = re.compile(r"(?:^|\s|\()[A-ZĐ0-9][\w)]*\s+(?:and|và)\s+(?:the\s+)?[A-ZĐ]")

@@ -220,8 +220,7 @@ _WEB = re.compile(r"https?://|\bwww\.|\b[\w-]+(?:\.[\w-]+)*\.(?:vn|com|org|net|g
 # a street address, in the text as written: a house number before a name ("18 Hoang Dieu", "số 18 Hoàng
 # Diệu"; not "47 tập thể", "15 July"), or a named street, ward or district ("Hong Bang district", "quận Hồng
 # Bàng"; not "thành phố Hải Phòng")
-_MONTHS_EN = "January|February|March|April|May|June|July|August|September|October|November|December"
-_STREET = re.compile(rf"(?<![\d/.,])\d{{1,4}}[A-Za-z]?\s+(?!(?:{_MONTHS_EN})\b)[A-ZĐ][^\W\d_]+\s+[A-ZĐ]"
+_STREET = re.compile(rf"(?<![\d/.,])\d{{1,4}}[A-Za-z]?\s+(?!(?i:{_EN_MONTHS})\b)[A-ZĐ][^\W\d_]+\s+[A-ZĐ]"
                      r"|\b[A-Z][^\W\d_]+\s+(?:[A-Z][^\W\d_]+\s+)?(?:[Ss]treet|[Rr]oad|[Dd]istrict|[Ww]ard)\b"
                      r"|(?<!thành )\b(?:đường|phố|phường|quận|huyện)\s+[A-ZĐ]")
 # where the words of a place a passage gives end: a date, a verb or a clause after the name

@@ -414,13 +414,8 @@ class Reader:
             # often gives it ("... held a conference on January 6." "Attending the conference were Mr. ...")
             after = next((x for x in scored if x.index == self._next.get(top.index)), None)
             if after is None or not after.satisfies:
-                # ... or a labelled field of the same record, which names no subject but the one the
-                # leading sentence names ("The Hai Phong Portal is ..." then "Head office: 18 Hoang Dieu ...")
-                after = next((x for x in scored[1:] if x.satisfies and x.unit.doc_id == top.unit.doc_id
-                              and x.unit.section == top.unit.section and _FIELD.match(x.unit.text)), None)
-                if after is not None and after.score < top.score - KIND_MISS_PENALTY:
-                    after = None
-            if after is not None and after.satisfies:
+                after = self._field_answering(top, scored)
+            if after is not None:
                 chosen.append(after)
         margin = STRICT_FOLLOW_MARGIN if q.kind.kind in STRICT_KINDS else FOLLOW_MARGIN
         # a list or overview answer quotes more of the leading document, unless the leading quote is
@@ -457,6 +452,15 @@ class Reader:
             rest.remove(lead)
             return self._details_follow([lead, top, *rest])
         return self._details_follow([top, *rest])  # the best answer first, then the others in reading order
+
+    @staticmethod
+    def _field_answering(top: Quote, scored: list[Quote]) -> Quote | None:
+        """A labelled field of the leading sentence's record that holds what it lacks: it names no
+        subject but the one the sentence names ("The Hai Phong Portal is ..." then "Head office: 18
+        Hoang Dieu ..."), and would lead but for what the sentence lacks."""
+        field = next((x for x in scored[1:] if x.satisfies and x.unit.doc_id == top.unit.doc_id
+                      and x.unit.section == top.unit.section and _FIELD.match(x.unit.text)), None)
+        return field if field is not None and field.score >= top.score - KIND_MISS_PENALTY else None
 
     def _details_follow(self, quotes: list[Quote]) -> list[Quote]:
         """A sentence that details the one before it is read right after that one."""

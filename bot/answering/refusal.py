@@ -369,6 +369,7 @@ def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: flo
                "unseen_concepts": len(unseen.concepts), "unseen_names": len(unseen.names)}
     if not reading.quotes:
         return Verdict(False, "nothing retrieved", signals)
+    term_counts = df if term_df is None else term_df  # the passages holding each weighted term and pair
     # each check names what the question asks about that the passages lack; the first that finds
     # something refuses (evaluated in turn, so a cheap check spares the later ones)
     checks: tuple[tuple[str, Callable[[], str]], ...] = (
@@ -391,16 +392,16 @@ def judge(q: AnalysedQuestion, reading: Reading, coverage: float, offdomain: flo
         return Verdict(False, _MENTIONS.format(", ".join(names)), signals)
     if unseen.names and coverage < ENTITY_OVERRIDE_COVERAGE:
         return Verdict(False, _MENTIONS.format(", ".join(unseen.names)), signals)
-    concepts = unseen.concepts or tuple(filter(None, [unseen_predicate(q, df if term_df is None else term_df)]))
-    if concepts and (coverage < UNSEEN_MIN_COVERAGE or reading.best_dense < UNSEEN_MIN_DENSE):
-        return Verdict(False, f"asks about {', '.join(concepts)}, which no document covers", signals)
+    if coverage < UNSEEN_MIN_COVERAGE or reading.best_dense < UNSEEN_MIN_DENSE:
+        concepts = ", ".join(unseen.concepts) or unseen_predicate(q, term_counts)
+        if concepts:
+            return Verdict(False, f"asks about {concepts}, which no document covers", signals)
     # typed without marks, Vietnamese syllables match words they are not ("thu do cua phap": thủ
     # tục, do, pháp luật): the question's words count as found only if some of its word pairs are
     # in the documents too
     pairs = [t for t in q.weights if "_" in t]
-    pair_df = df if term_df is None else term_df
     loose = q.language == "vi" and not has_vietnamese_marks(q.text) and len(pairs) >= 1 \
-        and not any(pair_df.get(t, 0) for t in pairs)
+        and not any(term_counts.get(t, 0) for t in pairs)
     signals["pairs_found"] = not loose
     strong = (coverage >= STRONG_COVERAGE and not loose) or (coverage >= MIN_COVERAGE and cites_figure(q, df))
     if offdomain - reading.best_dense > MAX_OFFDOMAIN_MARGIN and not strong:

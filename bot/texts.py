@@ -57,6 +57,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "not_stated:where": {"vi": "địa điểm này", "en": "the place asked for"},
     "not_stated:email": {"vi": "địa chỉ email này", "en": "the email address asked for"},
     "not_stated:phone": {"vi": "số điện thoại này", "en": "the telephone number asked for"},
+    "not_stated:conditions": {"vi": "các điều kiện này", "en": "the conditions asked for"},
+    "not_stated:documents": {"vi": "hồ sơ, giấy tờ cần có", "en": "the documents required"},
+    "not_stated:procedure": {"vi": "thủ tục này", "en": "the procedure asked for"},
     "and_more": {"vi": "… và {n} mục khác (xem nguồn [{ref}])", "en": "… and {n} more (see source [{ref}])"},
     "press_caution": {
         "vi": "Một số thông tin lấy từ báo chí; hãy đối chiếu văn bản chính thức trước khi ra quyết định.",

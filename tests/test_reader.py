@@ -773,6 +773,8 @@ def test_tu_do_la_typed_without_marks_is_not_a_dollar_amount(assistant: Assistan
     ("Ai phát biểu chỉ đạo tại hội nghị tổng kết đối ngoại đầu năm 2026?", "Ngô Lê Văn"),
     # a "when" clause inside a "how many" question does not make it a "when" question
     ("how many votes did res 226 get when the NA passed it?", "447"),
+    # "co-host" is the hosting the review writes of, not a word no document covers
+    ("Which events did HP co-host in 2025?", "ABAC 3"),
     # "2 sự kiện ... là gì" asks for that many members: both events are named
     ("2 su kien lon nhat cua doi ngoai hp nam 2025 la gi", "ABAC 3"),
 ])
@@ -792,3 +794,45 @@ def test_short_vietnamese_follow_ups_are_answered_in_context(chatting: Assistant
     answer = chatting.answer(turns[-1], chat_key="vi-fu")
     assert not answer.refused, answer.text
     assert fact in answer.text, answer.text
+
+
+@pytest.mark.parametrize(("question", "fact"), [
+    # "TNDN" is read as "thuế thu nhập doanh nghiệp", the counted subject a passage names
+    ("thue tndn o khu tmtd hp la bao nhieu", "thuế suất 10%"),
+    # "bớt bao nhiêu tiền thuế" asks for the cut, which is a share, not an amount of money
+    ("chuyen gia lam o khu tmtd duoc bot bao nhieu tien thue thu nhap ca nhan", "giảm 50%"),
+    # "extra pay" and "govt staff" are the extra income of civil servants; "at most" is its cap
+    ("how much extra pay can govt staff get under res 226 at most?", "0.8"),
+])
+def test_informal_amount_questions_get_the_figure(assistant: Assistant, question: str, fact: str) -> None:
+    assert_answered_with(assistant, question, fact)
+
+
+@pytest.mark.parametrize("question", ["nghi quyet 226 noi ve gi", "Nghị quyết 226 là về cái gì vậy?"])
+def test_what_a_document_is_about_is_answered_from_that_document(assistant: Assistant, question: str) -> None:
+    answer = assistant.answer(question)
+    assert not answer.refused, answer.text
+    # the fact sheet on the resolution, not the 2025 review that mentions it
+    assert answer.citations and all(c.doc_id.startswith("resolution-226-factsheet") for c in answer.citations), \
+        [c.doc_id for c in answer.citations]
+    assert "47 tập thể" not in answer.text, answer.text
+
+
+@pytest.mark.parametrize("question", [
+    # the documents give the incentive, not the conditions to meet for it, nor the papers to file
+    "Chuyên gia cần đáp ứng điều kiện gì để được giảm thuế TNCN trong khu TMTD?",
+    "Muốn được công nhận là nhà đầu tư chiến lược ở HP thì cần điều kiện gì?",
+    "what documents does an expert need to file for a 10-year residence card in the FTZ?",
+    "ho so xin mien thi thuc cho chuyen gia o khu tmtd gom giay to gi",
+    # a rate per month is asked: the programme's total cost is not a monthly amount
+    "thu nhap tang them cua cong chuc hp la bao nhieu tien mot thang",
+])
+def test_conditions_papers_and_rates_the_documents_do_not_give_are_refused(assistant: Assistant, question: str) -> None:
+    answer = assistant.answer(question)
+    assert answer.refused, answer.text
+
+
+def test_a_procedure_the_documents_give_is_answered(assistant: Assistant) -> None:
+    answer = assistant.answer("what procedure do foreign investors follow to set up a company in the FTZ?")
+    assert not answer.refused, answer.text
+    assert "same procedures as domestic investors" in answer.text, answer.text

@@ -29,6 +29,7 @@ from bot.answering.question import (
     list_head,
     person_named,
     question_kind,
+    recounted,
     split_asks,
     term_weights,
     weighed_text,
@@ -223,7 +224,7 @@ class Assistant:
         if query != question:  # a follow-up: the earlier topic helps, the new question's words lead
             for term, weight in term_weights(analyse(search_text, gen.units.synonyms), gen.units.idf, stem).items():
                 weights.setdefault(term, HISTORY_WEIGHT * weight)
-        kind = question_kind(question, lang)
+        kind = recounted(question_kind(question, lang), plain, lang)
         if kind.counted == AREA:  # "how big is X": the area must be X's, so X is read off the question
             kind = replace(kind, measured=area_subject(fold(plain)))
         head = frozenset(analyse(" ".join(list_head(plain, lang)), gen.units.synonyms)) if kind.kind == "list" \

@@ -116,7 +116,7 @@ def extractive(q: AnalysedQuestion, reading: Reading, chunk_text: dict[str, str]
     """The quoted answer. When the question asks for a date, a figure, a name or a place that no
     quoted passage holds, the answer is a refusal that says so, shows what the documents do say and
     where to ask (`contact`, called only then)."""
-    unmet = not reading.satisfied and (q.kind.kind in NEEDS or bool(q.kind.contact))
+    unmet = not reading.satisfied and (q.kind.kind in NEEDS or bool(q.kind.contact) or bool(q.kind.requirement))
     if unmet and max((x.dense for x in reading.quotes), default=0.0) < UNMET_QUOTE_MIN_DENSE:
         # nothing holds the fact, and what is there is not even close to the question: a neighbouring
         # passage would only look like an answer ("how many islands has Japan" -> a plan's sentence)
@@ -124,7 +124,8 @@ def extractive(q: AnalysedQuestion, reading: Reading, chunk_text: dict[str, str]
     citations, numbers = citations_for(reading.quotes, chunk_text, results)
     lines = [frame(q.language, {str(x.meta.get("language", "")) for x in reading.quotes})]
     if unmet:
-        lines = [t("not_stated", q.language, what=t(f"not_stated:{q.kind.contact or q.kind.kind}", q.language))]
+        lines = [t("not_stated", q.language, what=t(f"not_stated:{q.kind.contact or q.kind.requirement or q.kind.kind}",
+                                                         q.language))]
     for quote, n in zip(reading.quotes, numbers, strict=True):
         lines.extend(_quote_lines(quote, n, q.language))
     if any(m in x.unit.text for x in reading.quotes for m in PRESS_MARKERS):

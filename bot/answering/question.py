@@ -117,6 +117,9 @@ class QuestionKind:
     age: bool = False  # "how old", "bao nhiêu tuổi": the number must be an age
     body: bool = False  # a "who" question about an organisation ("đơn vị nào", "which agency"), not a person
     contact: str = ""  # "email" or "phone": the answer writes an email address or a telephone number
+    born: bool = False  # "when was he born", "sinh năm nào": the date must be a birth's
+    per: str = ""  # "bao nhiêu tiền một tháng", "how much per tonne": the rate is per this unit (folded)
+    requirement: str = ""  # "conditions", "documents" or "procedure": what the answer must spell out
 
     def satisfied_by(self, text: str, question: str = "", context: str = "", scope: str = "") -> bool:
         """Does a passage hold what this kind of question needs (a date, a number, a name ...)? A
@@ -126,12 +129,16 @@ class QuestionKind:
         folded = _folded(text)
         if self.contact and (_EMAIL if self.contact == "email" else _PHONE).search(text) is None:
             return False
+        if self.requirement and _REQUIREMENT_STATED[self.requirement].search(folded) is None:
+            return False  # "the criteria are set by the Council" does not say what they are
         if self.kind in FACT_KINDS and question and not same_year(folded, fold(question)):
             return False
         if self.kind in ("how-many", "when", "how-long") and question:
             for number in set(re.findall(r"\d+(?:[./-]\d+)*", fold(question))):
                 folded = re.sub(rf"(?<![\d.,/-]){re.escape(number)}(?![\d.,/-]*\d)", " ", folded)
         if self.kind == "when":
+            if self.born and _BORN.search(folded) is None:
+                return False  # "năm 2026" in a sentence about him is not the year he was born
             return (PERIOD if self.period else DATE).search(folded) is not None
         if self.kind in ("how-many", "who") and question and self.counted != AREA \
                 and located_only(text, fold(question)):
@@ -150,14 +157,16 @@ class QuestionKind:
                                _folded(scope) if scope else "")
             if self.money and (_DOLLARS if self.money == MONEY_USD else _MONEY).search(folded) is None:
                 return False
+            if self.per and not _rate_per(folded, self.per):
+                return False  # "4.600 tỷ đồng" in all is not a salary a month
             if self.age and _AGE.search(folded) is None:
                 return False
             vietnamese = " " in self.counted or self.counted in _VI_COUNTED_ALONE
             if not self.counted or vietnamese != has_vietnamese_marks(text):
                 return True
             return _counts(folded, self.counted) if self.attached else mentions(folded, self.counted)
-        if self.kind == "how-long":
-            return DURATION.search(folded) is not None
+        if self.kind == "how-long":  # "five years", or the span itself ("from 1 July 2025 to 31 December 2026")
+            return DURATION.search(folded) is not None or PERIOD.search(folded) is not None
         if self.kind == "who":
             if self.issuer_of:
                 return _names_issuer(folded, self.issuer_of)
@@ -276,7 +285,7 @@ _NOT_ORGANISATION = {"the", "of", "a", "an", "is", "was", "who", "la", "ai", "te
 
 
 # what "how many" may count without the passage naming it again (units and measures)
-_MEASURES = {"ha", "hectare", "hectar", "km", "km2", "m2", "phan", "usd", "vnd", "dong", "ty", "trieu", "nghin",
+_MEASURES = {"tien", "ha", "hectare", "hectar", "km", "km2", "m2", "phan", "usd", "vnd", "dong", "ty", "trieu", "nghin",
              "nam", "thang", "ngay", "lan", "nguoi", "percent", "percentag", "year", "month", "day", "time",
              "dollar", "billion", "million", "thousand", "squar", "%", "tan", "kg", "met", "lit", "tonn", "ton",
              "meter", "metr", "kilomet", "teu", "gio", "hour", "minut", "phut", "muc", "level", "cay"}
@@ -425,6 +434,33 @@ def area_of(folded: str, subject: str, context: str, scope: str = "") -> bool:
         if context_names and not pattern.search(_word_line(sentence)):
             return True
     return False
+
+
+# a rate asked per a unit ("bao nhiêu tiền một tháng", "how much per tonne"), and the unit's words
+_PER_ASKED = re.compile(r"(?:/\s*|\b(?:mot|moi|hang|1|per|a|an|each)\s+)(\w+)")
+_PER_UNITS = {"thang": ("thang", "month"), "month": ("thang", "month"), "tan": ("tan", "tonne", "ton"),
+              "tonne": ("tan", "tonne", "ton"), "ton": ("tan", "tonne", "ton"), "nam": ("nam", "year"),
+              "year": ("nam", "year"), "ngay": ("ngay", "day"), "day": ("ngay", "day"), "gio": ("gio", "hour"),
+              "hour": ("gio", "hour"), "nguoi": ("nguoi", "person", "head", "capita"),
+              "person": ("nguoi", "person", "head", "capita"), "m2": ("m2", "square metre", "square meter"),
+              "ha": ("ha", "hectare"), "hectare": ("ha", "hectare"), "kg": ("kg", "kilogram"),
+              "lit": ("lit", "litre", "liter"), "litre": ("lit", "litre", "liter"), "teu": ("teu",)}
+
+
+def rate_unit(folded: str) -> str:
+    """The unit a rate is asked per ("bao nhiêu tiền một tháng" -> "thang", "how much per tonne" ->
+    "tonne"), when it is one a passage would write; else ""."""
+    for asked in _PER_ASKED.finditer(folded):
+        unit = asked.group(1)
+        if unit in _PER_UNITS:
+            return unit
+    return ""
+
+
+def _rate_per(folded_passage: str, unit: str) -> bool:
+    """Does a passage write an amount per `unit` ("/tháng", "mỗi tháng", "per month", "a year")?"""
+    forms = "|".join(re.escape(f) for f in _PER_UNITS[unit])
+    return re.search(rf"(?:/\s*|\b(?:mot|moi|per|a|an|each|hang|tren)\s+)(?:{forms})s?\b", folded_passage) is not None
 
 
 def money_asked(question: str, folded: str, language: str) -> str:
@@ -675,7 +711,8 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("period", ("what period", "which period", "time frame", "timeframe", "time span", "from when to when"),
      ("tu bao gio toi bao gio", "tu bao gio den bao gio", "tu nam nao den nam nao", "tu nam nao toi nam nao",
       "tu khi nao den khi nao", "tu khi nao toi khi nao")),
-    ("how-long", ("how long", "for how long", "how many years", "duration", "until when"),
+    ("how-long", ("how long", "for how long", "how many years", "duration", "until when", "till when", "til when",
+                  "up to when", "up until when"),
      ("bao lau", "thoi han", "may nam", "bao nhieu nam", "keo dai", "den khi nao", "den bao gio")),
     ("when", ("when", "what date", "which date", "what day", "what year", "which year", "since when",
               "what time", "date"),
@@ -734,20 +771,66 @@ _VI_PLURAL = re.compile(r"\b(nhung|cac)\b.*\b(gi|nao)\b"
                         r"hoat dong|thu tuc|dieu kien|quyen loi|loi ich|muc tieu|yeu cau)\s+(gi|nao)\b")
 
 
+def recounted(kind: QuestionKind, read_as: str, language: str) -> QuestionKind:
+    """A "how many" question's counted subject read off the question as the documents would word it
+    (`read_as`, its synonym-read text): "thuế TNDN ... là bao nhiêu" is a number of "thuế thu nhập
+    doanh nghiệp", which a passage names; the words as typed ("thue tndn") it never does."""
+    if kind.kind != "how-many" or not kind.counted or kind.counted == AREA:
+        return kind
+    counted, attached = counted_noun(" ".join(re.findall(r"[0-9a-z%]+", fold(read_as))), language)
+    return replace(kind, counted=counted, attached=attached) if counted else kind
+
+
 def question_kind(question: str, language: str) -> QuestionKind:
     kind = _question_kind(question, language)
     folded = fold(question)
     if _AGE_ASKED.search(folded):
         kind = replace(kind, kind="how-many", age=True)
+    elif _BORN_ASKED.search(folded):
+        kind = replace(kind, kind="when", born=True)
     contact = "email" if _EMAIL_ASKED.search(folded) else "phone" if _PHONE_ASKED.search(folded) else ""
-    return replace(kind, contact=contact) if contact else kind
+    if contact:
+        return replace(kind, contact=contact)
+    if kind.kind in ("what", "list", "overview"):
+        asked = next((need for need, cue in _REQUIREMENT_ASKED if cue.search(folded)), "")
+        return replace(kind, requirement=asked) if asked else kind
+    return kind
 
 
+# what a question asks to have spelled out: the papers to file, the conditions to meet, the steps to take
+_REQUIREMENT_ASKED = (
+    ("documents", re.compile(r"\b(ho so|giay to|paperwork|dossier|what docs|which docs|what documents|which documents|"
+                             r"documents (?:do|does|are|is|would) (?:\w+ ){0,3}(?:need|needed|required|submit))\b")),
+    ("conditions", re.compile(r"\b(dieu kien (?:de|gi|la gi|nao|ra sao|the nao|can)|tieu chi (?:\w+ ){0,12}(?:la gi|cu the|gom|"
+                              r"nhung gi|ra sao|the nao)|tieu chuan (?:\w+ ){0,12}(?:la gi|gom)|requirements? (?:for|to|of)|"
+                              r"what (?:are|is) the (?:requirements?|criteria|conditions?|eligibility)|criteria (?:for|to)|"
+                              r"conditions? (?:for|to)|eligib\w*|who qualifies|qualify for)\b")),
+    ("procedure", re.compile(r"\b(thu tuc|quy trinh|cac buoc|lam (?:sao|the nao|cach nao) de (?:xin|dang ky|lap|mo|duoc cap|nop)|"
+                             r"how (?:do|can|should|does|would) (?:i|we|one|a \w+|an \w+|\w+s) (?:get|apply|obtain|register|"
+                             r"set up|open|file|submit|request|renew)|how to (?:get|apply|obtain|register|set up|open|file|"
+                             r"submit|request|renew)|steps? (?:to|for)|procedures? (?:to|for)|process (?:to|for))\b")),
+)
+# ... and a passage that spells it out (a passage that names the criteria's author does not)
+_REQUIREMENT_STATED = {
+    "documents": re.compile(r"\b(ho so|giay to|documents?|dossiers?|paperwork|application form)\b"),
+    "conditions": re.compile(r"\b((?<!du )dieu kien (?:de|la|gom|sau|duoc|can)|dap ung|(?<!khong )phai (?:co|dat|dap ung|la)|neu|"
+                             r"tieu chuan (?:de|la|gom)|conditions?|requirements?|must|eligib\w*|provided that|if)\b"),
+    "procedure": re.compile(r"\b(thu tuc|quy trinh|buoc|nop|procedures?|process|steps?|apply|application|submit|"
+                            r"register at|registration with)\b"),
+}
+
+
+# a cut or a discount asked for ("bớt bao nhiêu tiền thuế", "how big a tax cut")
+_CUT_ASKED = re.compile(r" (?:giam|bot|cut|cuts|reduction|reduced|discount|off) ")
 # an age asked for, and written
 _AGE_ASKED = re.compile(r"\b(how old|what age|bao nhieu tuoi|may tuoi|tuoi doi)\b")
 # an amount asked of a tax, a rent or a fee is answered by its exemption ("exempt for the whole lease term")
 _EXEMPT = re.compile(r"\b(exempt|exempted|exemption|free of charge|mien)\b")
 _AGE = re.compile(r"\b\d+\s*(tuoi|years? old|year-old)\b")
+# a birth asked for ("when was he born", "sinh năm nào"), and written
+_BORN_ASKED = re.compile(r"\b(born|birth|birthday|birthdate|date of birth|year of birth|sinh nam|sinh ngay|sinh thang|"
+                         r"nam sinh|ngay sinh|sinh vao|sinh ra|sinh luc|sinh hom)\b")
+_BORN = re.compile(r"\b(born|birth|sinh nam|sinh ngay|nam sinh|ngay sinh|sinh vao|sinh ra)\b")
 # an email address or a telephone number asked for: only a passage that writes one answers
 _EMAIL_ASKED = re.compile(r"\b(e-?mail|thu dien tu)\b")
 _PHONE_ASKED = re.compile(r"\b(phone|telephone|hotline|fax|dien thoai|so dt|sdt|duong day nong)\b")
@@ -759,6 +842,8 @@ _PHONE = re.compile(r"(?:\+?\d[\d .()-]{6,}\d)")
 _VI_CATEGORY_OPENING = re.compile(r"^\s*(?:cac |nhung )?(uu dai|co che|chinh sach|nhiem vu|noi dung|giai phap)\b")
 
 
+# "X là về cái gì", "X nói về vấn đề gì": what a thing is about (an overview, as "what is X about")
+_VI_ABOUT = re.compile(r" (?:la|noi|de cap) ve (?:cai |van de |noi dung |viec |chuyen )?gi ")
 # "X là sự kiện gì", "X là cơ quan nào": one thing, named by its category
 _VI_IS_A = re.compile(r"\w\s+la\s+(?!nhung\b|cac\b)((?:\w+\s+){1,2}?)(?:gi|nao)(?:\s+(?:vay|the|a|nhi|ha))?\s*$")
 # ... but "là ngày nào", "là xã nào", "là bao nhiêu" ask a date, a place or a number (by the first word)
@@ -792,6 +877,8 @@ def _question_kind(question: str, language: str) -> QuestionKind:
         return QuestionKind("list")  # "2 sự kiện lớn nhất ... là gì": that many members
     if language == "en" and folded.endswith(" about ") and not re.search(r" (how|when|who|where) ", folded):
         return QuestionKind("overview")  # "what is the review article about"
+    if language == "vi" and _VI_ABOUT.search(folded):
+        return QuestionKind("overview")  # "Nghị quyết 226 là về cái gì": what it is about
     is_a = _VI_IS_A.search(folded) if language == "vi" else None
     if is_a and is_a.group(1).split()[0] not in _VI_WHEN_WHERE_NOUNS:
         return QuestionKind("what")  # "Techfest 2022 là sự kiện gì", "HEZA là cơ quan nào": what the thing is
@@ -810,8 +897,11 @@ def _question_kind(question: str, language: str) -> QuestionKind:
                     return QuestionKind("when", period=True)
                 if kind == "how-many":
                     counted, attached = counted_noun(folded.strip(), language)
-                    money = money_asked(question, folded, language) if not attached and counted != AREA else ""
-                    return QuestionKind(kind, counted=counted, attached=attached, money=money)
+                    # "được giảm bao nhiêu tiền thuế": a cut is answered by its share ("giảm 50%")
+                    money = money_asked(question, folded, language) \
+                        if not attached and counted != AREA and not _CUT_ASKED.search(folded) else ""
+                    per = rate_unit(folded) if money else ""
+                    return QuestionKind(kind, counted=counted, attached=attached, money=money, per=per)
                 if kind == "who":
                     # "who's the PM", "ai là PM": the office asked, written short
                     folded = _OFFICE_SHORT_ASKED.sub(lambda m: m.group(1) + _OFFICE_SHORT[m.group(2)], folded)
@@ -939,9 +1029,16 @@ _IS_A_TEXT = re.compile(r"(\w\s+(?:là|la)\s+)((?:\S+\s+){1,2}?)((?:gì|gi|nào|
                         re.IGNORECASE)
 
 
+# "X nói về (vấn đề) gì", "X là về cái gì": what X is about, asked as "X là gì" is
+_ABOUT_TEXT = re.compile(r"\s+(?:là|la|nói|noi|đề cập|de cap)\s+(?:về|ve)\s+(?:(?:cái|cai|vấn đề|van de|nội dung|"
+                         r"noi dung|việc|viec|chuyện|chuyen)\s+)?(?:gì|gi)(?!\w)", re.IGNORECASE)
+
+
 def weighed_text(text: str) -> str:
     """The question as its words are weighed: without a classifier that only frames it, nor the
-    category in "X là sự kiện gì" (what X is: the passage about X need not name its category)."""
+    category in "X là sự kiện gì" (what X is: the passage about X need not name its category), nor
+    the "nói về" of "X nói về gì"."""
+    text = _ABOUT_TEXT.sub(" là gì", text)
     is_a = _IS_A_TEXT.search(text)
     if is_a and fold(is_a.group(2)).split()[0] not in _VI_WHEN_WHERE_NOUNS | {"nhung", "cac"}:
         text = text[:is_a.start(2)] + is_a.group(3)

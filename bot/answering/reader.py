@@ -399,6 +399,13 @@ class Reader:
         if not scored:
             return []
         top = first = scored[0]
+        if q.kind.kind == "overview" and not self._titled(q, top.index):
+            # an overview of what a document's title names is about that document, not about another
+            # that mentions it ("Nghị quyết 226 là gì": the fact sheet, not the review citing it)
+            titled = next((x for x in scored if self._titled(q, x.index)), None)
+            if titled is not None:
+                top = first = titled
+                scored = [top, *(x for x in scored if x is not top)]
         if q.kind.kind == "overview" and top.unit.kind == "item":
             # an overview asks for the main points: the whole list an item belongs to, when it
             # matches about as well ("ưu đãi ... là gì" -> all the incentives, not the customs one)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.answering import Assistant
+from bot.answering import Answer, Assistant
 from bot.config import Settings
 from indexer.text import fold
 from tests.conftest import ROOT, settings_env
@@ -32,6 +32,12 @@ def assert_answered_with(assistant: Assistant, question: str, *facts: str) -> No
     assert not answer.refused, answer.text
     for fact in facts:
         assert fact in answer.text, answer.text
+
+
+def assert_refused(assistant: Assistant, question: str) -> Answer:
+    answer = assistant.answer(question)
+    assert answer.refused, answer.text
+    return answer
 
 
 def body(answer) -> str:  # type: ignore[no-untyped-def]
@@ -261,8 +267,7 @@ def test_follow_ups_through_ask_chat_keep_the_conversation(built_index: Path, tm
     "Lương tối thiểu vùng I ở Hải Phòng năm 2026 là bao nhiêu?",
 ])
 def test_a_neighbouring_fact_is_not_given_as_the_answer(assistant: Assistant, question: str) -> None:
-    answer = assistant.answer(question)
-    assert answer.refused, answer.text
+    answer = assert_refused(assistant, question)
     first = fold(answer.text.splitlines()[0])
     assert any(says in first for says in ("khong neu", "khong de cap", "do not state", "khong co", "not")), answer.text
 
@@ -674,8 +679,7 @@ def test_what_is_asked_in_other_words_is_answered(assistant: Assistant, question
     "where exactly was the HP-Netherlands business connection programme held?",
 ])
 def test_a_venue_the_documents_do_not_give_is_not_made_of_other_places(assistant: Assistant, question: str) -> None:
-    answer = assistant.answer(question)
-    assert answer.refused, answer.text
+    assert_refused(assistant, question)
 
 
 @pytest.mark.parametrize(("question", "fact"), [
@@ -710,8 +714,7 @@ def test_an_attribute_question_gets_the_attribute_not_an_overview(assistant: Ass
     "total size of the southern coastal economic zone itself (the whole zone, not just the FTZ part)?",
 ])
 def test_a_list_of_what_the_documents_never_say_is_refused(assistant: Assistant, question: str) -> None:
-    answer = assistant.answer(question)
-    assert answer.refused, answer.text
+    assert_refused(assistant, question)
 
 
 def test_a_list_question_with_known_words_around_the_category_is_answered(assistant: Assistant) -> None:
@@ -741,8 +744,7 @@ def test_which_body_organised_it_is_answered_with_the_body(chatting: Assistant) 
     "Sở Ngoại vụ Hải Phòng có địa chỉ ở đâu?",
 ])
 def test_a_count_or_an_address_the_documents_do_not_give_is_refused(assistant: Assistant, question: str) -> None:
-    answer = assistant.answer(question)
-    assert answer.refused, answer.text
+    assert_refused(assistant, question)
 
 
 def test_a_rate_question_gets_the_rate_not_an_overview(assistant: Assistant) -> None:
@@ -828,8 +830,7 @@ def test_what_a_document_is_about_is_answered_from_that_document(assistant: Assi
     "thu nhap tang them cua cong chuc hp la bao nhieu tien mot thang",
 ])
 def test_conditions_papers_and_rates_the_documents_do_not_give_are_refused(assistant: Assistant, question: str) -> None:
-    answer = assistant.answer(question)
-    assert answer.refused, answer.text
+    assert_refused(assistant, question)
 
 
 def test_a_procedure_the_documents_give_is_answered(assistant: Assistant) -> None:

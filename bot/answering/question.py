@@ -438,13 +438,13 @@ def area_of(folded: str, subject: str, context: str, scope: str = "") -> bool:
 
 # a rate asked per a unit ("bao nhiêu tiền một tháng", "how much per tonne"), and the unit's words
 _PER_ASKED = re.compile(r"(?:/\s*|\b(?:mot|moi|hang|1|per|a|an|each)\s+)(\w+)")
-_PER_UNITS = {"thang": ("thang", "month"), "month": ("thang", "month"), "tan": ("tan", "tonne", "ton"),
-              "tonne": ("tan", "tonne", "ton"), "ton": ("tan", "tonne", "ton"), "nam": ("nam", "year"),
-              "year": ("nam", "year"), "ngay": ("ngay", "day"), "day": ("ngay", "day"), "gio": ("gio", "hour"),
-              "hour": ("gio", "hour"), "nguoi": ("nguoi", "person", "head", "capita"),
-              "person": ("nguoi", "person", "head", "capita"), "m2": ("m2", "square metre", "square meter"),
-              "ha": ("ha", "hectare"), "hectare": ("ha", "hectare"), "kg": ("kg", "kilogram"),
-              "lit": ("lit", "litre", "liter"), "litre": ("lit", "litre", "liter"), "teu": ("teu",)}
+_PER_UNIT_FORMS = (("thang", "month"), ("tan", "tonne", "ton"), ("nam", "year"), ("ngay", "day"), ("gio", "hour"),
+                   ("nguoi", "person", "head", "capita"), ("m2", "square metre", "square meter"), ("ha", "hectare"),
+                   ("kg", "kilogram"), ("lit", "litre", "liter"), ("teu",))
+# a unit as the question writes it -> every form a passage may write it in (the ways of writing m2,
+# a head and a capita are only read in passages)
+_PER_UNITS = {form: forms for forms in _PER_UNIT_FORMS for form in forms
+              if form not in ("square metre", "square meter", "head", "capita", "kilogram", "liter")}
 
 
 def rate_unit(folded: str) -> str:

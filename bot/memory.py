@@ -56,6 +56,8 @@ _PERSON_PRONOUN = re.compile(r"(?<!\w)(?:he|him|his|she|her|(?:ông|bà|anh|ch�
 _BARE_HONORIFIC = re.compile(r"(?<!\w)(?:ông|bà|Ông|Bà)(?!\w)(?!\s+[A-ZĐÀ-Ỹ])|^(?:ong|Ong)(?=\s+[a-z])")
 MAX_SUBJECT_CHARS = 80
 _BOTH = re.compile(r"\b(in both cases|both of them|ca hai)\b")
+# "for priority ones", "the latter": words that stand for what the previous turn named
+_REFERS = re.compile(r"\b(ones|the latter|the former|this one|that one|the other one)\b")
 MAX_FOLLOW_UP_WORDS = 12  # a message opening or ending as a follow-up ("thế còn ... thì sao?") may run this long
 
 
@@ -65,7 +67,7 @@ def looks_like_follow_up(question: str, language: str = "", known_pair: Callable
     words = tokens(question)
     if not words or len(words) > MAX_FOLLOW_UP_WORDS:
         return False
-    if _FOLLOW_UP.search(folded) or _POINTS_BACK.search(folded) or _BOTH.search(folded) \
+    if _FOLLOW_UP.search(folded) or _POINTS_BACK.search(folded) or _BOTH.search(folded) or _REFERS.search(folded) \
             or (language == "vi" and _VI_POINTS_FOLDED.search(folded)):
         return True  # "thế còn các giai đoạn triển khai thì sao?", "... in both cases?"
     if len(words) > 8:

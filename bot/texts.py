@@ -51,6 +51,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "not_stated_contact": {"vi": "Để hỏi thêm: {contact}", "en": "To ask about it: {contact}"},
     "not_stated:when": {"vi": "thời điểm này", "en": "the date asked for"},
+    "not_stated:day": {"vi": "ngày cụ thể", "en": "the day asked for"},
     "not_stated:how-many": {"vi": "con số này", "en": "the figure asked for"},
     "not_stated:how-long": {"vi": "thời hạn này", "en": "the duration asked for"},
     "not_stated:who": {"vi": "người hoặc cơ quan này", "en": "who it is"},

@@ -140,6 +140,19 @@ _DATE_WORDS = {"january", "february", "march", "april", "may", "june", "july", "
                "november", "december", "ngay", "nam", "thang", "so", "vnd", "gom", "entering", "phase"}
 
 
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10, "xi": 11,
+          "xii": 12, "xiii": 13, "xiv": 14, "xv": 15, "xvi": 16, "xvii": 17, "xviii": 18, "xix": 19, "xx": 20}
+
+
+def edition_number(word: str) -> str:
+    """A meeting's number written after its series' name ("3", "III", "3rd"), as "#3"; else ""."""
+    word = word.lower()
+    digits = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?", word)
+    if digits:
+        return f"#{int(digits.group(1))}"
+    return f"#{_ROMAN[word]}" if word in _ROMAN else ""
+
+
 @dataclass
 class UnitIndex:
     units: list[Unit]
@@ -177,15 +190,21 @@ class UnitIndex:
 
     def editions(self) -> dict[str, set[str]]:
         """The years the passages write right after a capitalised name ("Techfest 2022",
-        "Conference 2025"), by the name's last word: what editions of a yearly event they report."""
+        "Conference 2025"), by the name's last word: what editions of a yearly event they report;
+        and the numbers written after an acronym ("ABAC 3", "ABAC III"), as "#3": which meeting of a
+        series they report."""
         if self._editions is None:
             found: dict[str, set[str]] = defaultdict(set)
             for text in self.chunk_text.values():
                 for _start, run in name_runs(text):
                     words = re.findall(r"[0-9a-z]+", run)
-                    if len(words) >= 2 and re.fullmatch(r"(?:19|20)\d\d", words[-1]) and not words[-2].isdigit() \
-                            and words[-2] not in STOPWORDS and words[-2] not in _DATE_WORDS:
+                    if len(words) < 2 or words[-2].isdigit() or words[-2] in STOPWORDS or words[-2] in _DATE_WORDS:
+                        continue
+                    if re.fullmatch(r"(?:19|20)\d\d", words[-1]):
                         found[words[-2]].add(words[-1])
+                    elif (number := edition_number(words[-1])) and len(words[-2]) >= 3 \
+                            and re.search(rf"\b{re.escape(words[-2].upper())}\b", text):
+                        found[words[-2]].add(number)
             self._editions = dict(found)
         return self._editions
 

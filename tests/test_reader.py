@@ -837,3 +837,79 @@ def test_a_procedure_the_documents_give_is_answered(assistant: Assistant) -> Non
     answer = assistant.answer("what procedure do foreign investors follow to set up a company in the FTZ?")
     assert not answer.refused, answer.text
     assert "same procedures as domestic investors" in answer.text, answer.text
+
+
+@pytest.mark.parametrize("question, said", [
+    ("when and where is ABAC 4 being held", "abac 4"),  # the documents report ABAC 3
+    ("hoi nghi abac lan thu 4 o dau", "abac 4"),
+    ("the fourth ABAC meeting: where?", "abac 4"),
+])
+def test_another_meeting_of_a_series_is_refused(assistant: Assistant, question: str, said: str) -> None:
+    answer = assert_refused(assistant, question)
+    assert not answer.citations, answer.text  # no ABAC 3 sentence passed off as ABAC 4
+    assert assistant.explain(question)["reason"] == f"asks about {said}, which no document mentions"
+
+
+def test_the_meeting_the_documents_report_is_still_answered(assistant: Assistant) -> None:
+    assert_answered_with(assistant, "what was the 3rd ABAC meeting", "ABAC 3")
+
+
+def test_which_day_is_not_answered_by_a_year(assistant: Assistant) -> None:
+    # "kỳ họp cuối năm 2028" gives the year only: the day asked is not stated
+    answer = assert_refused(assistant, "ky hop cuoi nam 2028 cua quoc hoi hop ngay nao")
+    assert answer.text.startswith("Tài liệu trong kho không nêu rõ ngày cụ thể"), answer.text
+    assert_answered_with(assistant, "nq 226 ky ngay nao", "27 tháng 6 năm 2025")
+
+
+def test_a_duration_in_days_is_not_answered_by_years(assistant: Assistant) -> None:
+    # "mất mấy ngày": the tax holiday's "4 năm" is no number of days for company registration
+    answer = assert_refused(assistant, "Thủ tục thành lập doanh nghiệp ở Hải Phòng mất mấy ngày?")
+    assert answer.text.startswith("Tài liệu trong kho không nêu rõ thời hạn này"), answer.text
+    assert_answered_with(assistant, "how many years does the CIT exemption last in the FTZ?", "4 years")
+
+
+@pytest.mark.parametrize("question", ["thue tndn o khu cong nghiep trang due la bao nhieu",
+                                      "CIT rate in Deep C industrial park?"])
+def test_an_industrial_park_no_document_names_is_refused(assistant: Assistant, question: str) -> None:
+    answer = assert_refused(assistant, question)
+    assert not answer.citations, answer.text  # not the FTZ's rate
+
+
+@pytest.mark.parametrize("question, fact", [
+    ("do FTZ tenants have to pay anything for leasing the ground?", "exempt for the whole lease term"),
+    ("tp co duoc ban nha tap the cu cua nha nuoc ko", "nhà chung cư thuộc tài sản công"),
+    ("can the city sell old state housing?", "public apartment buildings"),
+    ("does the econ diplomacy plan warn against doing things just for show?", "avoid formalism"),
+])
+def test_everyday_wording_finds_the_documents_terms(assistant: Assistant, question: str, fact: str) -> None:
+    assert_answered_with(assistant, question, fact)
+
+
+def test_which_agency_is_answered_with_an_agency(assistant: Assistant) -> None:
+    answer = assistant.answer("which agency runs the free trade zone day to day?")
+    assert "The pilot runs for five years" not in answer.text.split("\n")[1], answer.text  # capitals, no agency
+
+
+def test_what_an_official_says_is_quoted_from_his_remarks(assistant: Assistant) -> None:
+    answer = assistant.answer("which sectors is HP targeting for investment in 2026 per the deputy FM?")
+    assert not answer.refused, answer.text
+    for sector in ("high technology", "semiconductors", "green energy"):
+        assert sector in answer.text, answer.text
+
+
+def test_a_rate_set_by_the_council_is_the_rates_number(assistant: Assistant) -> None:
+    # the council sets the rate: the number asked is the rate's ("0,8 hoặc 0,6 lần"), not the council's
+    assert_answered_with(assistant, "HĐND thành phố quy định mức thu nhập tăng thêm cho công chức là bao nhiêu?",
+                         "0,8 hoặc 0,6")
+
+
+def test_ones_in_a_follow_up_stands_for_what_was_asked_before(chatting: Assistant) -> None:
+    chatting.answer("how long is the CIT exemption for projects in the HP FTZ?", chat_key="ones")
+    answer = chatting.answer("how many years does the 10% rate last for priority ones?", chat_key="ones")
+    assert not answer.refused and "30 years" in answer.text, answer.text
+
+
+def test_a_person_named_in_lower_case_is_whom_ong_ay_means(chatting: Assistant) -> None:
+    chatting.answer("ngoai chuc thu truong bo ngoai giao, ong ngo le van con giu chuc vu gi", chat_key="ong")
+    answer = chatting.answer("ong ay de nghi dao tao doi ngu the nao", chat_key="ong")
+    assert not answer.refused and "đội ngũ cán bộ đối ngoại tinh gọn" in answer.text, answer.text

@@ -27,6 +27,7 @@ from bot.answering.question import (
     AnalysedQuestion,
     area_subject,
     list_head,
+    people_named,
     person_named,
     question_kind,
     recounted,
@@ -89,6 +90,7 @@ class _Generation:
     reader: Reader
     restore: PhraseMap  # glossary terms typed without diacritics -> with them
     speller: Speller
+    people: tuple[str, ...] = ()  # the persons the passages name ("Ngô Lê Văn"), as written
 
 
 class Assistant:
@@ -132,7 +134,8 @@ class Assistant:
             words = {w for text in snap.texts for w in tokens(text)}
             words |= {w for m in snap.metas for w in tokens(f"{m.get('title', '')} {m.get('section', '')}")}
             units.folded_pairs()  # for questions typed without marks
-            current = _Generation(snap.manifest.collection, units, Reader(units), restore, Speller(words))
+            people = tuple(sorted({name for text in snap.texts for name in people_named(text)}))
+            current = _Generation(snap.manifest.collection, units, Reader(units), restore, Speller(words), people)
             self._generation_cache = current
             return current
 
@@ -283,7 +286,11 @@ class Assistant:
             # names ("what did Deputy Minister Ngo Le Van ask ..."), or the one still meant
             subject = next((name for x in reading.quotes if x.satisfies and (name := person_named(x.unit.text))),
                            "") if q.kind.kind == "who" else ""
-            self.memory.remember(chat_key, question, query, lang, subject or person_named(question) or person)
+            # (typed in lower case and without marks, "ong ngo le van" is a person the passages name)
+            folded = fold(question)
+            asked = person_named(question) or next(
+                (name for name in gen.people if re.search(rf"(?<!\w){re.escape(fold(name))}(?!\w)", folded)), "")
+            self.memory.remember(chat_key, question, query, lang, subject or asked or person)
         return answer
 
     def _read_asks(self, question: str, query: str, lang: str, gen: _Generation

@@ -111,6 +111,13 @@ NEEDS = ("when", "how-many", "how-long", "who", "where")  # kinds whose answer m
 UNMET_QUOTE_MIN_DENSE = 0.82  # "what the documents do say" is quoted only when it is this close to the question
 
 
+def _unmet_key(q: AnalysedQuestion) -> str:
+    """What the answer says the documents do not state: a contact, a requirement, the day, or the kind's fact."""
+    if q.kind.kind == "when" and q.kind.day:
+        return "day"
+    return q.kind.contact or q.kind.requirement or q.kind.kind
+
+
 def extractive(q: AnalysedQuestion, reading: Reading, chunk_text: dict[str, str], contact: Callable[[], str],
                results: Sequence[SearchResult] = ()) -> Answer:
     """The quoted answer. When the question asks for a date, a figure, a name or a place that no
@@ -124,7 +131,7 @@ def extractive(q: AnalysedQuestion, reading: Reading, chunk_text: dict[str, str]
     citations, numbers = citations_for(reading.quotes, chunk_text, results)
     lines = [frame(q.language, {str(x.meta.get("language", "")) for x in reading.quotes})]
     if unmet:
-        lines = [t("not_stated", q.language, what=t(f"not_stated:{q.kind.contact or q.kind.requirement or q.kind.kind}",
+        lines = [t("not_stated", q.language, what=t(f"not_stated:{_unmet_key(q)}",
                                                          q.language))]
     for quote, n in zip(reading.quotes, numbers, strict=True):
         lines.extend(_quote_lines(quote, n, q.language))

@@ -36,7 +36,15 @@ VIETNAM_PLACES = (
     "ca mau", "bac lieu", "soc trang", "lao cai", "sapa", "sa pa", "lang son", "cao bang", "ha giang",
     "tuyen quang", "yen bai", "thai nguyen", "phu tho", "vinh phuc", "hoa binh", "son la", "dien bien",
     "lai chau", "binh thuan", "ninh thuan", "tay ninh", "binh phuoc", "dong thap", "tra vinh", "hau giang",
-    "van don", "mong cai", "cat ba", "do son",
+    "van don", "mong cai", "cat ba", "do son", "hcm", "thanh pho hcm",
+)
+# Hai Phong's own districts, islands and industrial parks: a question about one the documents never
+# name ("KCN Tràng Duệ") is not answered by what they say of the city or of another park. (Not
+# "Dương Kinh": folded, it is "đường kính", a diameter; not "Vinh Quang", also "vinh quang", glory.)
+HAI_PHONG_PLACES = (
+    "hong bang", "ngo quyen", "le chan", "hai an", "kien an", "an duong", "thuy nguyen", "kien thuy",
+    "tien lang", "vinh bao", "an lao", "bach long vi", "trang due", "nomura", "vsip", "deep c",
+    "nam cau kien", "tien thanh", "xuan cau", "giang bien", "tan trao", "dinh vu",
 )
 WORLD_CITIES = (
     "paris", "london", "berlin", "tokyo", "osaka", "seoul", "busan", "beijing", "bac kinh", "shanghai",
@@ -48,5 +56,5 @@ WORLD_CITIES = (
 
 def place_phrases() -> tuple[str, ...]:
     """Every folded place name, longest first (so "south korea" is seen before "korea")."""
-    names = {p for p in (*COUNTRIES, *VIETNAM_PLACES, *WORLD_CITIES) if p not in AMBIGUOUS_VI}
+    names = {p for p in (*COUNTRIES, *VIETNAM_PLACES, *HAI_PHONG_PLACES, *WORLD_CITIES) if p not in AMBIGUOUS_VI}
     return tuple(sorted(names, key=lambda p: (-len(p.split()), p)))

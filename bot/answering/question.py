@@ -43,7 +43,11 @@ DAY = re.compile(rf"\b\d{{1,2}}\s+(?:{_EN_MONTHS})\b|\b(?:{_EN_MONTHS})\s+\d{{1,
                  r"|\b\d{1,2}/\d{1,2}\b")
 _DAY_ASKED = re.compile(r"\b(?:what|which) (?:date|day)\b|\bon what day\b|\bngay (?:nao|may|bao nhieu)\b|\bhom nao\b")
 DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|nam|muoi|hai|ba|bon|sau)\s+"
-                      r"(years?|months?|days?|nam|thang|ngay)\b|\b(years?|nam)\b")
+                      r"(years?|months?|weeks?|days?|nam|thang|tuan|ngay)\b|\b(years?|nam)\b")
+# the unit a duration is written or asked in, folded: "ngày" and "days" are both days
+_SPAN_OF = {"day": "day", "ngay": "day", "week": "week", "tuan": "week", "month": "month", "thang": "month",
+            "year": "year", "nam": "year"}
+_SPAN_ASKED = re.compile(r"\b(?:how many|may|bao nhieu)\s+(days?|weeks?|months?|years?|ngay|tuan|thang|nam)\b")
 # names and offices: capitalised words after the first, titles, organisations
 _TITLES = re.compile(r"\b(mr|mrs|ms|dr|minister|chairman|chairwoman|chair|director|president|secretary|deputy|"
                      r"committee|council|department|ministry|authority|government|embassy|assembly|"
@@ -69,12 +73,14 @@ _BODY_WORDS = frozenset(["Bộ", "Sở", "Ủy", "Uỷ", "Ban", "Hội", "Văn",
                          "Office", "Of"])
 
 
+def people_named(text: str) -> list[str]:
+    """The persons a passage names, in order ("Ngo Le Van", "Hoàng Minh Cường")."""
+    return [m.group(1) for m in _NAMED.finditer(text) if m.group(1).split()[0] not in _BODY_WORDS]
+
+
 def person_named(text: str) -> str:
     """The first person a passage names."""
-    for m in _NAMED.finditer(text):
-        if m.group(1).split()[0] not in _BODY_WORDS:
-            return m.group(1)
-    return ""
+    return next(iter(people_named(text)), "")
 
 
 # a place in an English passage: a preposition before a name ("in Chan Hung", "at the City Convention
@@ -120,6 +126,7 @@ class QuestionKind:
     born: bool = False  # "when was he born", "sinh năm nào": the date must be a birth's
     per: str = ""  # "bao nhiêu tiền một tháng", "how much per tonne": the rate is per this unit (folded)
     requirement: str = ""  # "conditions", "documents" or "procedure": what the answer must spell out
+    span: str = ""  # "how many days", "mất mấy ngày": the duration is asked in this unit (day, week, month, year)
 
     def satisfied_by(self, text: str, question: str = "", context: str = "", scope: str = "") -> bool:
         """Does a passage hold what this kind of question needs (a date, a number, a name ...)? A
@@ -139,6 +146,8 @@ class QuestionKind:
         if self.kind == "when":
             if self.born and _BORN.search(folded) is None:
                 return False  # "năm 2026" in a sentence about him is not the year he was born
+            if self.day and DAY.search(folded) is None:
+                return False  # "kỳ họp cuối năm 2028" does not say on which day it meets
             return (PERIOD if self.period else DATE).search(folded) is not None
         if self.kind in ("how-many", "who") and question and self.counted != AREA \
                 and located_only(text, fold(question)):
@@ -166,12 +175,21 @@ class QuestionKind:
                 return True
             return _counts(folded, self.counted) if self.attached else mentions(folded, self.counted)
         if self.kind == "how-long":  # "five years", or the span itself ("from 1 July 2025 to 31 December 2026")
-            return DURATION.search(folded) is not None or PERIOD.search(folded) is not None
+            if PERIOD.search(folded) is not None:
+                return True
+            # "mất mấy ngày" is not answered by "miễn thuế 4 năm": the duration must be in the unit asked
+            return any(not self.span or _SPAN_OF.get((m.group(2) or m.group(3)).rstrip("s")) == self.span
+                       for m in DURATION.finditer(folded))
         if self.kind == "who":
             if self.issuer_of:
                 return _names_issuer(folded, self.issuer_of)
             if self.person:
                 return PERSON.search(text) is not None and (not self.office or _holds_office(folded, self.office))
+            if self.body and _COMPANY_ASKED.search(fold(question)) is None:
+                # "which agency": an authority, a council, a department ... ("the Free Trade Zone pilot
+                # runs for ten years" has capitals, but names no agency)
+                return (_TITLES.search(folded) is not None
+                        or any(m.group(1).isupper() for m in _TITLES_VI.finditer(text)))
             return (_TITLES.search(folded) is not None or _capitalised_run(text)
                     or any(m.group(1).isupper() for m in _TITLES_VI.finditer(text)))
         if self.kind == "where":
@@ -507,7 +525,10 @@ def counted_noun(folded_question: str, language: str) -> tuple[str, bool]:
         if words[-3:] == ["la", "bao", "nhieu"]:
             # "dân số Hải Phòng là bao nhiêu": the number is of its subject; in "... được bớt bao
             # nhiêu" the first words are not what the number is of
-            return _vi_subject(words[:-3]), False
+            before = words[:-3]
+            if "muc" in before[1:]:  # "HĐND quy định mức thu nhập ... là bao nhiêu": the rate's, not the council's
+                before = before[before.index("muc", 1):]
+            return _vi_subject(before), False
         return "", False
     if _LIVE_IN.search(folded_question):
         return stem("population"), False  # "how many people live in ...": its population
@@ -712,8 +733,11 @@ _CUES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
      ("tu bao gio toi bao gio", "tu bao gio den bao gio", "tu nam nao den nam nao", "tu nam nao toi nam nao",
       "tu khi nao den khi nao", "tu khi nao toi khi nao")),
     ("how-long", ("how long", "for how long", "how many years", "duration", "until when", "till when", "til when",
-                  "up to when", "up until when"),
-     ("bao lau", "thoi han", "may nam", "bao nhieu nam", "keo dai", "den khi nao", "den bao gio")),
+                  "up to when", "up until when", "how many days", "how many weeks", "how many months",
+                  "how much time"),
+     ("bao lau", "thoi han", "may nam", "bao nhieu nam", "keo dai", "den khi nao", "den bao gio",
+      "may ngay", "bao nhieu ngay", "may tuan", "bao nhieu tuan", "may thang", "bao nhieu thang",
+      "bao nhieu thoi gian")),
     ("when", ("when", "what date", "which date", "what day", "what year", "which year", "since when",
               "what time", "date"),
      ("khi nao", "ngay nao", "bao gio", "luc nao", "nam nao", "thang nao", "thoi diem nao", "hom nao",
@@ -762,6 +786,7 @@ _PERSON_ASKED = re.compile(r"\b(" + "|".join((
 # a "who" question that asks for an organisation: "which agency", "cơ quan nào", "đơn vị nào đứng ra tổ chức"
 _BODY_ASKED = re.compile(r" (?:which|what) (?:agency|body|authority|department|office|organisation|organization|"
                          r"ministry|unit|company|firm) | (?:co quan|don vi|to chuc|cong ty|doanh nghiep|tap doan) nao ")
+_COMPANY_ASKED = re.compile(r"\b(?:which|what) (?:company|firm)\b|\b(?:cong ty|doanh nghiep|tap doan) nao\b")
 _EN_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|will|has|have|was|were|should|must|may)\b")
 _VI_YES_NO = re.compile(r"\bco\b.*\bkhong\s*$")
 # "what incentives", "which events": a plural noun after what/which asks for a list
@@ -913,6 +938,9 @@ def _question_kind(question: str, language: str) -> QuestionKind:
                                         body=not person and _BODY_ASKED.search(folded) is not None)
                 if kind == "when":
                     return QuestionKind(kind, day=_DAY_ASKED.search(folded) is not None)
+                if kind == "how-long":
+                    asked = _SPAN_ASKED.search(folded)
+                    return QuestionKind(kind, span=_SPAN_OF[asked.group(1).rstrip("s")] if asked else "")
                 return QuestionKind(kind)
     if language == "en" and _EN_PLURAL.search(folded):
         return QuestionKind("list")

@@ -134,6 +134,10 @@ _SAID_ASKED = re.compile(r"\b(ask|asked|asks|wants?|wanted|expect(?:s|ed)?|mong 
                          r"say|said|says|tell|told|call(?:ed)? (?:on|for)|"
                          r"propos\w*|recommend\w*|emphasi[sz]\w*|prais\w*|commend\w*|de nghi|yeu cau|nhan manh|"
                          r"chi dao|phat bieu|bieu duong|noi gi|noi ve"
+                         # "per the deputy FM", "theo thứ trưởng": what an office holder says
+                         r"|(?:per|according to|in the view of|in the words of|theo(?: loi| y kien)?)"
+                         r" (?:the )?(?:deputy |vice |pho )?(?:fm|pm|minister|chairman|chair|director|secretary|"
+                         r"official|thu truong|bo truong|chu tich|giam doc|lanh dao|ong)"
                          # "muốn" when an office holder wants it, not the asker ("tôi muốn biết")
                          r"|(?:thu truong|bo truong|chu tich|giam doc|lanh dao)\b[\w ]{0,40}?\bmuon)\b")
 # a count the question gives, before what it counts ("the 3 sites", "gồm 3 khu vực", "chia làm 2 giai đoạn")

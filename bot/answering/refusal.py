@@ -24,7 +24,7 @@ from bot.answering.reader import Quote, Reading
 from bot.answering.vocabulary import Unseen
 from indexer.glossary import Expansion
 from indexer.text import STOPWORDS, fold, folded_words, has_vietnamese_marks, tokens
-from indexer.unit_index import stem
+from indexer.unit_index import edition_number, stem
 
 # Calibrated on the tune half of tests/data/answer_eval.jsonl (see benchmarks/answers.py).
 MIN_COVERAGE = 0.45  # below: refused
@@ -320,13 +320,36 @@ def next_unanswered(q: AnalysedQuestion, reading: Reading) -> str:
     return match.group(0)
 
 
+_VI_ORDINALS = {"nhat": 1, "hai": 2, "ba": 3, "tu": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8, "chin": 9, "muoi": 10}
+_EN_ORDINALS = {w: f"#{n}" for n, w in enumerate(("first", "second", "third", "fourth", "fifth", "sixth", "seventh",
+                                                   "eighth", "ninth", "tenth"), 1)}
+
+
 def other_edition(q: AnalysedQuestion, editions: dict[str, set[str]]) -> str:
     """A yearly event the question names with a year the documents do not give it ("Techfest
-    2026", when they report Techfest 2022): `editions` maps a name to the years written after it."""
+    2026", when they report Techfest 2022), or a meeting of a series with another number ("ABAC
+    4", when they report ABAC 3): `editions` maps a name to the years ("2022") and numbers ("#3")
+    written after it. A year is compared with years only, a number with numbers."""
     words = folded_words(q.plain)
     for i, word in enumerate(words[1:], 1):
-        if YEAR.fullmatch(word) and words[i - 1] in editions and word not in editions[words[i - 1]]:
-            return f"{words[i - 1]} {word}"
+        name = words[i - 1]
+        known = editions.get(name, set())
+        if YEAR.fullmatch(word):
+            if any(YEAR.fullmatch(k) for k in known) and word not in known:
+                return f"{name} {word}"
+            continue
+        # "ABAC 4", "ABAC lần thứ 4 / lần thứ tư"; and "the 4th / fourth ABAC"
+        if word == "lan":
+            rest = words[i + 1:i + 3]
+            numeral = rest[1] if len(rest) == 2 and rest[0] == "thu" else ""
+            number = edition_number(numeral) or (f"#{_VI_ORDINALS[numeral]}" if numeral in _VI_ORDINALS else "")
+        else:
+            number = edition_number(word)
+        if word in editions and (before := _EN_ORDINALS.get(name) or (
+                edition_number(name) if re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)", name) else "")):
+            name, number, known = word, before, editions[word]
+        if number and any(k.startswith("#") for k in known) and number not in known:
+            return f"{name} {number[1:]}"
     return ""
 
 

@@ -251,7 +251,9 @@ _VI_FRAME_NOUNS = frozenset(["ten", "hom", "dip", "buoi", "luc", "cai", "chuyen"
 
 # chat spellings too short for the speller ("wen did res 226 take effect"); none is a Vietnamese syllable
 CHAT_SPELLINGS = {"wen": "when", "whn": "when", "wat": "what", "wot": "what", "wht": "what", "wher": "where",
-                  "hw": "how", "abt": "about", "thru": "through", "ppl": "people", "yrs": "years", "yr": "year"}
+                  "hw": "how", "abt": "about", "thru": "through", "ppl": "people", "yrs": "years", "yr": "year",
+                  # Vietnamese chat shorthand ("có ... ko", "ntn")
+                  "ko": "không", "hok": "không", "khg": "không", "ntn": "như thế nào"}
 
 
 # a legal label written short before its number ("art. 1", "cl. 2", "para 3"): the word the documents write

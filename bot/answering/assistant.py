@@ -44,7 +44,7 @@ from bot.offices import shared_offices
 from bot.texts import t
 from indexer.phrases import PhraseMap
 from indexer.search import SearchEngine, SearchResult
-from indexer.text import fold, tokens
+from indexer.text import fold, folded_words, tokens
 from indexer.unit_index import UnitIndex, VectorCache, analyse, build_unit_index, stem
 
 log = logging.getLogger("bot.answering.assistant")
@@ -90,7 +90,8 @@ class _Generation:
     reader: Reader
     restore: PhraseMap  # glossary terms typed without diacritics -> with them
     speller: Speller
-    people: tuple[str, ...] = ()  # the persons the passages name ("Ngô Lê Văn"), as written
+    # the persons the passages name, as written and folded: ("Ngô Lê Văn", "ngo le van")
+    people: tuple[tuple[str, str], ...] = ()
 
 
 class Assistant:
@@ -134,7 +135,8 @@ class Assistant:
             words = {w for text in snap.texts for w in tokens(text)}
             words |= {w for m in snap.metas for w in tokens(f"{m.get('title', '')} {m.get('section', '')}")}
             units.folded_pairs()  # for questions typed without marks
-            people = tuple(sorted({name for text in snap.texts for name in people_named(text)}))
+            people = tuple((name, " ".join(folded_words(name)))
+                           for name in sorted({n for text in snap.texts for n in people_named(text)}))
             current = _Generation(snap.manifest.collection, units, Reader(units), restore, Speller(words), people)
             self._generation_cache = current
             return current
@@ -287,9 +289,8 @@ class Assistant:
             subject = next((name for x in reading.quotes if x.satisfies and (name := person_named(x.unit.text))),
                            "") if q.kind.kind == "who" else ""
             # (typed in lower case and without marks, "ong ngo le van" is a person the passages name)
-            folded = fold(question)
-            asked = person_named(question) or next(
-                (name for name in gen.people if re.search(rf"(?<!\w){re.escape(fold(name))}(?!\w)", folded)), "")
+            folded = f" {' '.join(folded_words(question))} "
+            asked = person_named(question) or next((name for name, form in gen.people if f" {form} " in folded), "")
             self.memory.remember(chat_key, question, query, lang, subject or asked or person)
         return answer
 

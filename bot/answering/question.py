@@ -122,6 +122,7 @@ class QuestionKind:
     day: bool = False  # a "when" question for a day ("what date", "ngày nào"): a year alone says less
     age: bool = False  # "how old", "bao nhiêu tuổi": the number must be an age
     body: bool = False  # a "who" question about an organisation ("đơn vị nào", "which agency"), not a person
+    agency: bool = False  # ... about an agency, not a company ("which authority", "cơ quan nào"): one must be named
     contact: str = ""  # "email" or "phone": the answer writes an email address or a telephone number
     born: bool = False  # "when was he born", "sinh năm nào": the date must be a birth's
     per: str = ""  # "bao nhiêu tiền một tháng", "how much per tonne": the rate is per this unit (folded)
@@ -185,13 +186,11 @@ class QuestionKind:
                 return _names_issuer(folded, self.issuer_of)
             if self.person:
                 return PERSON.search(text) is not None and (not self.office or _holds_office(folded, self.office))
-            if self.body and _COMPANY_ASKED.search(fold(question)) is None:
-                # "which agency": an authority, a council, a department ... ("the Free Trade Zone pilot
-                # runs for ten years" has capitals, but names no agency)
-                return (_TITLES.search(folded) is not None
-                        or any(m.group(1).isupper() for m in _TITLES_VI.finditer(text)))
-            return (_TITLES.search(folded) is not None or _capitalised_run(text)
-                    or any(m.group(1).isupper() for m in _TITLES_VI.finditer(text)))
+            organisation = _TITLES.search(folded) is not None or any(m.group(1).isupper()
+                                                                       for m in _TITLES_VI.finditer(text))
+            # "which agency": an authority, a council, a department ... ("the Free Trade Zone pilot runs for
+            # ten years" has capitals, but names no agency); a company's name may have no such word
+            return organisation if self.agency else organisation or _capitalised_run(text)
         if self.kind == "where":
             asked = fold(question)
             if _WEB_ASKED.search(asked):  # "the web address", "đăng ở trang nào": a site
@@ -784,8 +783,8 @@ _PERSON_ASKED = re.compile(r"\b(" + "|".join((
     "were at", "was there", "were there", "present at", "co mat", "came", "come", "represented", "representing",
     "den du", "toi du", "phat bieu", "spoke", "speak", "speaks", "speech", "remarks")) + r")\b")
 # a "who" question that asks for an organisation: "which agency", "cơ quan nào", "đơn vị nào đứng ra tổ chức"
-_BODY_ASKED = re.compile(r" (?:which|what) (?:agency|body|authority|department|office|organisation|organization|"
-                         r"ministry|unit|company|firm) | (?:co quan|don vi|to chuc|cong ty|doanh nghiep|tap doan) nao ")
+_AGENCY_ASKED = re.compile(r" (?:which|what) (?:agency|body|authority|department|office|organisation|organization|"
+                           r"ministry|unit) | (?:co quan|don vi|to chuc) nao ")
 _COMPANY_ASKED = re.compile(r"\b(?:which|what) (?:company|firm)\b|\b(?:cong ty|doanh nghiep|tap doan) nao\b")
 _EN_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|will|has|have|was|were|should|must|may)\b")
 _VI_YES_NO = re.compile(r"\bco\b.*\bkhong\s*$")
@@ -934,8 +933,10 @@ def _question_kind(question: str, language: str) -> QuestionKind:
                     if document and _ISSUER_ASKED.search(folded):
                         return QuestionKind(kind, issuer_of=document.group(0))
                     person = _PERSON_ASKED.search(folded) is not None
+                    company = _COMPANY_ASKED.search(folded) is not None
+                    agency = not person and _AGENCY_ASKED.search(folded) is not None
                     return QuestionKind(kind, person=person, office=office_asked(folded) if person else None,
-                                        body=not person and _BODY_ASKED.search(folded) is not None)
+                                        body=not person and (agency or company), agency=agency and not company)
                 if kind == "when":
                     return QuestionKind(kind, day=_DAY_ASKED.search(folded) is not None)
                 if kind == "how-long":

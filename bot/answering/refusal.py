@@ -320,9 +320,24 @@ def next_unanswered(q: AnalysedQuestion, reading: Reading) -> str:
     return match.group(0)
 
 
+# a meeting's number written as a word: after "lần thứ" ("lần thứ tư"), or before the series' name ("the fourth ABAC")
 _VI_ORDINALS = {"nhat": 1, "hai": 2, "ba": 3, "tu": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8, "chin": 9, "muoi": 10}
 _EN_ORDINALS = {w: f"#{n}" for n, w in enumerate(("first", "second", "third", "fourth", "fifth", "sixth", "seventh",
                                                    "eighth", "ninth", "tenth"), 1)}
+
+
+def _numbered(words: list[str], i: int, editions: dict[str, set[str]]) -> tuple[str, str]:
+    """The series and the meeting number ("#4") the words write at `words[i]`: "ABAC 4", "ABAC lần
+    thứ 4 / lần thứ tư" (the name before), or "the 4th / fourth ABAC" (the name at i); else ("", "")."""
+    name, word = words[i - 1], words[i]
+    before = _EN_ORDINALS.get(name) or (edition_number(name) if re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)", name) else "")
+    if word in editions and before:
+        return word, before
+    if word == "lan":
+        rest = words[i + 1:i + 3]
+        numeral = rest[1] if len(rest) == 2 and rest[0] == "thu" else ""
+        return name, edition_number(numeral) or (f"#{_VI_ORDINALS[numeral]}" if numeral in _VI_ORDINALS else "")
+    return name, edition_number(word)
 
 
 def other_edition(q: AnalysedQuestion, editions: dict[str, set[str]]) -> str:
@@ -332,26 +347,16 @@ def other_edition(q: AnalysedQuestion, editions: dict[str, set[str]]) -> str:
     written after it. A year is compared with years only, a number with numbers."""
     words = folded_words(q.plain)
     for i, word in enumerate(words[1:], 1):
-        name = words[i - 1]
-        known = editions.get(name, set())
         if YEAR.fullmatch(word):
+            known = editions.get(words[i - 1], set())
             if any(YEAR.fullmatch(k) for k in known) and word not in known:
-                return f"{name} {word}"
+                return f"{words[i - 1]} {word}"
             continue
-        # "ABAC 4", "ABAC lần thứ 4 / lần thứ tư"; and "the 4th / fourth ABAC"
-        if word == "lan":
-            rest = words[i + 1:i + 3]
-            numeral = rest[1] if len(rest) == 2 and rest[0] == "thu" else ""
-            number = edition_number(numeral) or (f"#{_VI_ORDINALS[numeral]}" if numeral in _VI_ORDINALS else "")
-        else:
-            number = edition_number(word)
-        if word in editions and (before := _EN_ORDINALS.get(name) or (
-                edition_number(name) if re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)", name) else "")):
-            name, number, known = word, before, editions[word]
+        series, number = _numbered(words, i, editions)
+        known = editions.get(series, set())
         if number and any(k.startswith("#") for k in known) and number not in known:
-            return f"{name} {number[1:]}"
+            return f"{series} {number[1:]}"
     return ""
-
 
 def other_years(q: AnalysedQuestion, reading: Reading, context: Sequence[str] = ()) -> list[str]:
     """Years the question names that no quoted passage mentions (its text, section or title, the year

@@ -54,6 +54,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "not_stated:day": {"vi": "ngày cụ thể", "en": "the day asked for"},
     "not_stated:how-many": {"vi": "con số này", "en": "the figure asked for"},
     "not_stated:how-long": {"vi": "thời hạn này", "en": "the duration asked for"},
+    "not_stated:process": {"vi": "thời gian giải quyết thủ tục này", "en": "how long this procedure takes"},
     "not_stated:who": {"vi": "người hoặc cơ quan này", "en": "who it is"},
     "not_stated:where": {"vi": "địa điểm này", "en": "the place asked for"},
     "not_stated:email": {"vi": "địa chỉ email này", "en": "the email address asked for"},

@@ -864,7 +864,7 @@ def test_which_day_is_not_answered_by_a_year(assistant: Assistant) -> None:
 def test_a_duration_in_days_is_not_answered_by_years(assistant: Assistant) -> None:
     # "mất mấy ngày": the tax holiday's "4 năm" is no number of days for company registration
     answer = assert_refused(assistant, "Thủ tục thành lập doanh nghiệp ở Hải Phòng mất mấy ngày?")
-    assert answer.text.startswith("Tài liệu trong kho không nêu rõ thời hạn này"), answer.text
+    assert answer.text.startswith("Tài liệu trong kho không nêu rõ thời gian giải quyết thủ tục này"), answer.text
     assert_answered_with(assistant, "how many years does the CIT exemption last in the FTZ?", "4 years")
 
 
@@ -913,3 +913,49 @@ def test_a_person_named_in_lower_case_is_whom_ong_ay_means(chatting: Assistant) 
     chatting.answer("ngoai chuc thu truong bo ngoai giao, ong ngo le van con giu chuc vu gi", chat_key="ong")
     answer = chatting.answer("ong ay de nghi dao tao doi ngu the nao", chat_key="ong")
     assert not answer.refused and "đội ngũ cán bộ đối ngoại tinh gọn" in answer.text, answer.text
+
+
+def test_how_long_a_procedure_takes_is_not_how_long_its_card_lasts(assistant: Assistant) -> None:
+    # the cards are "of up to 10 years": that is how long they last, not how long getting one takes
+    answer = assert_refused(assistant, "how long does it take to get a temporary residence card for FTZ experts?")
+    assert answer.text.startswith("The documents do not state how long this procedure takes"), answer.text
+    assert_answered_with(assistant, "how long does the PIT cut for FTZ experts last?", "10 years")
+
+
+def test_the_next_conference_with_its_full_name_is_refused(assistant: Assistant) -> None:
+    question = "When will the next Hai Phong Investment Promotion Conference take place?"
+    assert_refused(assistant, question)  # the documents report the 2025 one only
+    assert "next hai phong investment promotion conference" in assistant.explain(question)["reason"]
+
+
+@pytest.mark.parametrize("question, fact", [
+    # "when entering" opens a clause: the question asks yes or no, not for a date
+    ("Do certified goods need specialised inspection when entering the free trade zone?", "no specialised inspection"),
+    ("If I move to HP as a specialist in the FTZ, is there any break on my PIT?", "50% reduction"),
+    ("how many people and groups got certificates of merit at the 2025 external relations review?", "47"),
+])
+def test_clauses_attributes_and_everyday_words_are_answered(assistant: Assistant, question: str, fact: str) -> None:
+    assert_answered_with(assistant, question, fact)
+
+
+def test_what_motto_is_answered_with_the_motto_not_the_plans_list(assistant: Assistant) -> None:
+    answer = assistant.answer("What motto does the economic diplomacy action plan follow?")
+    first = answer.text.split("\n")[1]
+    assert "Creative thinking, drastic action" in first, answer.text
+    assert "key contents" not in answer.text, answer.text  # the plan's list is not its motto
+
+
+def test_which_company_needs_a_company(assistant: Assistant) -> None:
+    # the review says FDI came into semiconductors, but names no company that invested
+    answer = assert_refused(assistant, "cty nhat ban nao dau tu ban dan vao hai phong")
+    assert answer.text.startswith("Tài liệu trong kho không nêu rõ"), answer.text
+
+
+@pytest.mark.parametrize("question, unseen", [
+    ("viet kieu dau tu vao hp co uu dai gi khong", "viet kieu"),  # overseas Vietnamese: no document speaks of them
+    ("Nghị quyết 226 quy định mức phạt như thế nào?", "muc phat"),  # fines: none in the documents
+])
+def test_subjects_the_documents_never_speak_of_are_refused(assistant: Assistant, question: str, unseen: str) -> None:
+    answer = assert_refused(assistant, question)
+    assert not answer.citations, answer.text
+    assert unseen in assistant.explain(question)["reason"]

@@ -112,9 +112,12 @@ UNMET_QUOTE_MIN_DENSE = 0.82  # "what the documents do say" is quoted only when 
 
 
 def _unmet_key(q: AnalysedQuestion) -> str:
-    """What the answer says the documents do not state: a contact, a requirement, the day, or the kind's fact."""
+    """What the answer says the documents do not state: a contact, a requirement, the day, the time a
+    procedure takes, or the kind's fact."""
     if q.kind.kind == "when" and q.kind.day:
         return "day"
+    if q.kind.kind == "how-long" and q.kind.process:
+        return "process"
     return q.kind.contact or q.kind.requirement or q.kind.kind
 
 

@@ -48,6 +48,17 @@ DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|
 _SPAN_OF = {"day": "day", "ngay": "day", "week": "week", "tuan": "week", "month": "month", "thang": "month",
             "year": "year", "nam": "year"}
 _SPAN_ASKED = re.compile(r"\b(?:how many|may|bao nhieu)\s+(days?|weeks?|months?|years?|ngay|tuan|thang|nam)\b")
+# "how long does it take to get a card", "mất bao lâu thì được cấp": the time a procedure takes ...
+_PROCESS_ASKED = re.compile(r"\bhow (?:long|much time|many \w+) (?:does|do|did|will|would|should|can) (?:\w+ ){1,6}?take\b"
+                            r"|\bhow long to (?:get|obtain|issue|process|register|approve|receive)\b|\bprocessing (?:time|period)"
+                            r"|\bturnaround\b|\bhow (?:quickly|fast)\b"
+                            r"|\bmat (?:bao lau|may|bao nhieu)\b|\bbao lau (?:thi|moi) (?:duoc|co|xong|nhan)\b"
+                            r"|\bthoi gian (?:xu ly|giai quyet|cap|thu ly|tham dinh)\b")
+# ... which a passage states as a time limit ("within 15 days", "trong vòng 15 ngày", "10 ngày làm việc"),
+# not as how long what the procedure grants lasts ("cards of up to 10 years")
+_PROCESS_STATED = re.compile(r"\b(?:within|in under|no later than|takes?|taking|processed in|trong vong|trong thoi han|"
+                             r"trong|khong qua|toi da)\s+(?:about |around |khoang )?\d+\s+(?:working |business |ngay lam viec)?"
+                             r"(?:days?|weeks?|months?|ngay|tuan|thang)\b|\b\d+\s+(?:working|business) days\b|\bngay lam viec\b")
 # names and offices: capitalised words after the first, titles, organisations
 _TITLES = re.compile(r"\b(mr|mrs|ms|dr|minister|chairman|chairwoman|chair|director|president|secretary|deputy|"
                      r"committee|council|department|ministry|authority|government|embassy|assembly|"
@@ -123,11 +134,14 @@ class QuestionKind:
     age: bool = False  # "how old", "bao nhiêu tuổi": the number must be an age
     body: bool = False  # a "who" question about an organisation ("đơn vị nào", "which agency"), not a person
     agency: bool = False  # ... about an agency, not a company ("which authority", "cơ quan nào"): one must be named
+    company: bool = False  # ... about one company ("which firm", "công ty nào"; "doanh nghiệp nào" may ask a kind): one named
     contact: str = ""  # "email" or "phone": the answer writes an email address or a telephone number
     born: bool = False  # "when was he born", "sinh năm nào": the date must be a birth's
     per: str = ""  # "bao nhiêu tiền một tháng", "how much per tonne": the rate is per this unit (folded)
     requirement: str = ""  # "conditions", "documents" or "procedure": what the answer must spell out
     span: str = ""  # "how many days", "mất mấy ngày": the duration is asked in this unit (day, week, month, year)
+    process: bool = False  # "how long does it take to get": the time a procedure takes, not how long its result lasts
+    attribute: str = ""  # "what is the motto of", "phương châm ... là gì": the passage must give that attribute
 
     def satisfied_by(self, text: str, question: str = "", context: str = "", scope: str = "") -> bool:
         """Does a passage hold what this kind of question needs (a date, a number, a name ...)? A
@@ -139,6 +153,8 @@ class QuestionKind:
             return False
         if self.requirement and _REQUIREMENT_STATED[self.requirement].search(folded) is None:
             return False  # "the criteria are set by the Council" does not say what they are
+        if self.attribute and not any(re.search(rf"\b{form}\b", folded) for form in _ATTRIBUTE_OF[self.attribute]):
+            return False  # the plan's aims do not say what motto it follows
         if self.kind in FACT_KINDS and question and not same_year(folded, fold(question)):
             return False
         if self.kind in ("how-many", "when", "how-long") and question:
@@ -176,6 +192,8 @@ class QuestionKind:
                 return True
             return _counts(folded, self.counted) if self.attached else mentions(folded, self.counted)
         if self.kind == "how-long":  # "five years", or the span itself ("from 1 July 2025 to 31 December 2026")
+            if self.process:
+                return _PROCESS_STATED.search(folded) is not None
             if PERIOD.search(folded) is not None:
                 return True
             # "mất mấy ngày" is not answered by "miễn thuế 4 năm": the duration must be in the unit asked
@@ -188,8 +206,10 @@ class QuestionKind:
                 return PERSON.search(text) is not None and (not self.office or _holds_office(folded, self.office))
             organisation = _TITLES.search(folded) is not None or any(m.group(1).isupper()
                                                                        for m in _TITLES_VI.finditer(text))
+            if self.company:  # "which company": a company named as one, not an embassy
+                return _COMPANY_NAMED.search(text) is not None
             # "which agency": an authority, a council, a department ... ("the Free Trade Zone pilot runs for
-            # ten years" has capitals, but names no agency); a company's name may have no such word
+            # ten years" has capitals, but names no agency)
             return organisation if self.agency else organisation or _capitalised_run(text)
         if self.kind == "where":
             asked = fold(question)
@@ -785,7 +805,18 @@ _PERSON_ASKED = re.compile(r"\b(" + "|".join((
 # a "who" question that asks for an organisation: "which agency", "cơ quan nào", "đơn vị nào đứng ra tổ chức"
 _AGENCY_ASKED = re.compile(r" (?:which|what) (?:agency|body|authority|department|office|organisation|organization|"
                            r"ministry|unit) | (?:co quan|don vi|to chuc) nao ")
-_COMPANY_ASKED = re.compile(r"\b(?:which|what) (?:company|firm)\b|\b(?:cong ty|doanh nghiep|tap doan) nao\b")
+# ... or a company, whatever words qualify it ("which Japanese company", "cty Nhật Bản nào")
+_COMPANY_ASKED = re.compile(r"\b(?:which|what) (?:\w+ ){0,2}?(?:company|firm)\b"
+                            r"|\b(?:cong ty|cty|doanh nghiep|tap doan)(?: \w+){0,2}? nao\b")
+# "when entering", "when I move": "when" opening a clause of time, not asking for one
+_WHEN_CLAUSE = re.compile(r" when (?:\w+ing|i|we|you|they|he|she|my|our|their|your|a|an) ")
+# a company named as one: "Công ty / Tập đoàn X", "X Group", "X Co., Ltd" ("các doanh nghiệp Hà Lan" names none)
+_COMPANY_NAMED = re.compile(r"\b(?:[Cc]ông ty|[Tt]ập đoàn|[Tt]ổng công ty)(?: (?:cổ phần|TNHH|trách nhiệm hữu hạn))? [A-ZĐ0-9]"
+                            r"|\b[A-Z][\w&.-]*(?: [A-Z][\w&.-]*)* (?:Group|Corporation|Corp\.?|Co\.|Company|Ltd|JSC|Inc\.?|"
+                            r"Holdings|Limited)\b")
+# one company, qualified ("which Japanese company", "cty Nhật Bản nào"; "cty" is chat shorthand)
+_ONE_COMPANY_ASKED = re.compile(r" (?:which|what) (?!(?:kinds?|types?|sorts?) )(?:\w+ ){0,2}?(?:company|firm) "
+                                r"| (?:cty|cong ty|tap doan)(?: \w+){0,2}? nao ")
 _EN_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|will|has|have|was|were|should|must|may)\b")
 _VI_YES_NO = re.compile(r"\bco\b.*\bkhong\s*$")
 # "what incentives", "which events": a plural noun after what/which asks for a list
@@ -885,18 +916,24 @@ _THING_EN = re.compile(r" name of (?:the |this |that |its )?(?:\w+ ){0,2}?(?:pro
 
 
 # "what is the motto of ...", "phương châm ... là gì": one attribute of a thing, not an overview of it
-_ATTRIBUTE_EN = re.compile(r"^ (?:what is|what was|what are|tell me) (?:the|its|their|hai phong s|the city s) "
-                           r"(?:motto|slogan|catchphrase|watchword|mantra|theme|purpose|aim|goal|vision|message|"
-                           r"guiding principle) ")
-_ATTRIBUTE_VI = re.compile(r" (?:phuong cham|khau hieu|chu de|ten goi|muc dich|thong diep) (?:\w+ ){0,12}la gi ")
+_ATTRIBUTE_EN = re.compile(r"^ (?:(?:what is|what was|what are|tell me) (?:the|its|their|hai phong s|the city s)|what|which) "
+                           r"(motto|slogan|catchphrase|watchword|mantra|theme|purpose|aim|goal|vision|message|"
+                           r"guiding principle)(?: (?:of|for|does|did|do|is|was|has|had|guides|guided))? ")
+_ATTRIBUTE_VI = re.compile(r" (phuong cham|khau hieu|chu de|ten goi|muc dich|thong diep) (?:\w+ ){0,12}la gi ")
+# the words a passage gives the attribute asked in, in either language (folded): a motto is "phương châm"
+_ATTRIBUTE_WORDS = (("motto", "slogan", "catchphrase", "watchword", "mantra", "guiding principle", "phuong cham",
+                     "khau hieu", "theme", "chu de"), ("purpose", "aim", "goal", "muc dich", "muc tieu"), ("vision", "tam nhin"),
+                    ("message", "thong diep"), ("ten goi", "name"))
+_ATTRIBUTE_OF = {word: forms for forms in _ATTRIBUTE_WORDS for word in forms}
 
 
 def _question_kind(question: str, language: str) -> QuestionKind:
     words = re.findall(r"[0-9a-z%]+", fold(question))
     folded = " " + " ".join(words) + " "
     folded = folded.replace(" what s ", " what is ").replace(" whats ", " what is ")
-    if (_ATTRIBUTE_VI if language == "vi" else _ATTRIBUTE_EN).search(folded):
-        return QuestionKind("what")
+    attribute = (_ATTRIBUTE_VI if language == "vi" else _ATTRIBUTE_EN).search(folded)
+    if attribute:
+        return QuestionKind("what", attribute=attribute.group(1))
     if language == "vi" and re.match(r" (?:[2-9]|1[0-2]) (?!nam |thang |ngay |lan |ha |km |ty |trieu )", folded):
         return QuestionKind("list")  # "2 sự kiện lớn nhất ... là gì": that many members
     if language == "en" and folded.endswith(" about ") and not re.search(r" (how|when|who|where) ", folded):
@@ -908,6 +945,8 @@ def _question_kind(question: str, language: str) -> QuestionKind:
         return QuestionKind("what")  # "Techfest 2022 là sự kiện gì", "HEZA là cơ quan nào": what the thing is
     if _NAME_CUE.search(folded) and (_THING_VI if language == "vi" else _THING_EN).search(folded):
         return QuestionKind("what")
+    if _ONE_COMPANY_ASKED.search(folded):
+        return QuestionKind("who", body=True, company=True)  # "which Japanese company", "cty nhật nào": its name
     for kind, en, vi in _CUES:
         for cue in (vi if language == "vi" else en):
             if f" {cue} " in folded:
@@ -915,8 +954,11 @@ def _question_kind(question: str, language: str) -> QuestionKind:
                     continue  # "which zone ..." asks for one thing
                 if cue == "rate" and (_EN_PLURAL.search(folded) or re.search(r" (?:which|what are|what were) ", folded)):
                     continue  # "which sectors qualify for the 10% rate" asks for the sectors
-                if kind == "when" and cue == "when" and re.match(r" how (?:many|much) ", folded):
-                    continue  # "how many votes did it get when the NA passed it": a clause, not the question
+                if kind == "when" and cue == "when" and (re.match(r" how (?:many|much) ", folded) or (
+                        _EN_YES_NO.match(folded) and _WHEN_CLAUSE.search(folded))):
+                    # "how many votes did it get when the NA passed it", "do goods need inspection when
+                    # entering the FTZ": a clause, not the question
+                    continue
                 if kind == "period":
                     return QuestionKind("when", period=True)
                 if kind == "how-many":
@@ -941,7 +983,8 @@ def _question_kind(question: str, language: str) -> QuestionKind:
                     return QuestionKind(kind, day=_DAY_ASKED.search(folded) is not None)
                 if kind == "how-long":
                     asked = _SPAN_ASKED.search(folded)
-                    return QuestionKind(kind, span=_SPAN_OF[asked.group(1).rstrip("s")] if asked else "")
+                    return QuestionKind(kind, span=_SPAN_OF[asked.group(1).rstrip("s")] if asked else "",
+                                        process=_PROCESS_ASKED.search(folded) is not None)
                 return QuestionKind(kind)
     if language == "en" and _EN_PLURAL.search(folded):
         return QuestionKind("list")

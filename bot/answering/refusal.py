@@ -305,9 +305,11 @@ def _restated(head: list[str], asked: set[str], reading: Reading, vietnamese: bo
 
 
 # "the next ABAC meeting", "hội nghị ... tiếp theo": the question asks about an event still to come
-_NEXT_ASKED = re.compile(r"\b(next|upcoming|coming|following|future)\s+(?:\w+\s+){0,2}?(meeting|conference|event|session|"
+# (its name may sit between: "the next Hai Phong Investment Promotion Conference", "hội nghị xúc tiến đầu tư
+# Hải Phòng tiếp theo")
+_NEXT_ASKED = re.compile(r"\b(next|upcoming|coming|following|future)\s+(?:\w+\s+){0,5}?(meeting|conference|event|session|"
                          r"edition|summit|forum|festival|abac|techfest|round)\b|\b(hoi nghi|su kien|ky hop|le hoi|dien dan)"
-                         r"(?:\s+\w+){0,4}?\s+(tiep theo|sap toi|ke tiep|lan toi|lan sau|toi day)\b")
+                         r"(?:\s+\w+){0,7}?\s+(tiep theo|sap toi|ke tiep|lan toi|lan sau|toi day)\b")
 _FUTURE_SAID = re.compile(r"\b(next|upcoming|will|shall|plans?|planned|scheduled|se|sap|tiep theo|ke tiep|du kien)\b")
 
 

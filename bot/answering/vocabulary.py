@@ -28,12 +28,19 @@ GENERIC_ZIPF = 5.4  # ... and below this: commoner words ("get", "part", "came")
 NAME_ZIPF = 1.0  # rarer than this, and not Vietnamese: a name or an acronym
 
 
+# everyday nouns pyvi's dictionary lacks, which askers use for subjects the documents may not cover
+# (overseas Vietnamese, a fine, land prices, a pension)
+VI_NOUNS_MISSING = ("việt kiều", "mức phạt", "tiền phạt", "phạt tiền", "giá đất", "lương hưu", "giá điện", "giá nước")
+
+_MISSING_NOUNS = frozenset((*VI_NOUNS_MISSING, *map(fold, VI_NOUNS_MISSING)))
+
+
 @lru_cache(maxsize=2)
 def vi_compounds(marked: bool) -> frozenset[str]:
-    """Two-syllable beginnings of the Vietnamese dictionary's words, with their diacritics ("dân số")
-    or folded ("dan so") for questions typed without them."""
+    """Two-syllable beginnings of the Vietnamese dictionary's words (and of `VI_NOUNS_MISSING`), with
+    their diacritics ("dân số") or folded ("dan so") for questions typed without them."""
     text = (importlib.resources.files("pyvi") / "models" / "words.txt").read_text(encoding="utf-8")
-    out = set()
+    out = {w if marked else fold(w) for w in VI_NOUNS_MISSING}
     for line in text.splitlines():
         parts = (line.lower() if marked else fold(line)).split()
         if len(parts) >= 2:
@@ -202,7 +209,8 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             # unless that neighbour is a Vietnamese function word: "đô của" names nothing, so "thủ
             # đô" is judged on its own ("án" folds to the English stop word "an": it is no function word)
             # ... or with a neighbour it makes a framing word with ("giới thiệu | sơ qua")
-            if (i > 0 and claims(folded[i - 1], before)) or (i + 2 < len(folded) and claims(folded[i + 2], after)):
+            if f"{a} {b}" not in _MISSING_NOUNS and ((i > 0 and claims(folded[i - 1], before))
+                                                    or (i + 2 < len(folded) and claims(folded[i + 2], after))):
                 continue
             # a pair holding a (folded) stop word is checked against the documents as typed: "thu do"
             # may be thủ đô, and written with its marks "thủ đô" folds its "đô" to the stop word "do";
@@ -239,7 +247,7 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
         # "tán thành", "giữ gìn") is a way of asking, not a topic the documents lack
         nouns = frozenset(w for w, tag in tagged if tag in _VI_NOUN_TAGS)
         for written, folded_pair, pair_marked in candidates:
-            if (written in nouns) if pair_marked else vi_can_be_noun(written):
+            if written in _MISSING_NOUNS or ((written in nouns) if pair_marked else vi_can_be_noun(written)):
                 concepts.append(folded_pair)
     return Unseen(tuple(dict.fromkeys(concepts)), tuple(dict.fromkeys(names)))
 

@@ -948,7 +948,7 @@ def test_what_motto_is_answered_with_the_motto_not_the_plans_list(assistant: Ass
 def test_which_company_needs_a_company(assistant: Assistant) -> None:
     # the review says FDI came into semiconductors, but names no company that invested
     answer = assert_refused(assistant, "cty nhat ban nao dau tu ban dan vao hai phong")
-    assert answer.text.startswith("Tài liệu trong kho không nêu rõ"), answer.text
+    assert answer.text.startswith("Tài liệu trong kho không nêu rõ tên doanh nghiệp được hỏi"), answer.text
 
 
 @pytest.mark.parametrize("question, unseen", [
@@ -959,3 +959,34 @@ def test_subjects_the_documents_never_speak_of_are_refused(assistant: Assistant,
     answer = assert_refused(assistant, question)
     assert not answer.citations, answer.text
     assert unseen in assistant.explain(question)["reason"]
+
+
+def test_a_theme_no_document_gives_is_not_stated(assistant: Assistant) -> None:
+    # the documents report Techfest 2022 but give it no theme: the opening sentence is no theme
+    answer = assert_refused(assistant, "What was the theme of Techfest 2022 in Hai Phong?")
+    assert answer.text.startswith("The documents do not state the motto or theme asked for"), answer.text
+    assert_answered_with(assistant, "what theme did the 2025 investment promotion conference have?",
+                         "A Strategic Destination of the New Era")
+
+
+def test_a_document_number_needs_a_number(assistant: Assistant) -> None:
+    # the council's decision of 13 November 2025 is reported with its rates, not its number
+    answer = assert_refused(assistant, "What is the number of the resolution the city council passed on 13 Nov 2025?")
+    assert answer.text.startswith("The documents do not state the number of this document"), answer.text
+    assert_answered_with(assistant, "what is the number of the decision that set up the FTZ?", "4068/QD-UBND")
+    # the programme's own number, not the directive's ("Chỉ thị số 15-CT/TW") in the sentence before
+    assert_answered_with(assistant, "Chương trình hành động về ngoại giao kinh tế của thành phố có số hiệu là gì?",
+                         "01/CTr-UBND")
+
+
+@pytest.mark.parametrize("question", [
+    "which companies have already invested in the Hai Phong FTZ?",  # no company is named
+    "thue vat trong ftz hai phong la bao nhieu %",  # the documents give no VAT rate, only CIT and PIT
+    "Xin giấy phép lao động cho chuyên gia nước ngoài ở khu thương mại tự do cần những bước nào?",  # no permits
+])
+def test_companies_other_taxes_and_permits_the_documents_lack_are_refused(assistant: Assistant, question: str) -> None:
+    assert_refused(assistant, question)
+
+
+def test_a_share_asked_with_a_percent_sign_is_the_subjects(assistant: Assistant) -> None:
+    assert_answered_with(assistant, "thuế tndn ưu đãi trong khu tmtd là bao nhiêu %", "10%")

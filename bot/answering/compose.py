@@ -113,11 +113,17 @@ UNMET_QUOTE_MIN_DENSE = 0.82  # "what the documents do say" is quoted only when 
 
 def _unmet_key(q: AnalysedQuestion) -> str:
     """What the answer says the documents do not state: a contact, a requirement, the day, the time a
-    procedure takes, or the kind's fact."""
+    procedure takes, the motto or theme, a document's number, the company, or the kind's fact."""
     if q.kind.kind == "when" and q.kind.day:
         return "day"
     if q.kind.kind == "how-long" and q.kind.process:
         return "process"
+    if q.kind.attribute:
+        return "attribute"
+    if q.kind.numbered:
+        return "numbered"
+    if q.kind.company:
+        return "company"
     return q.kind.contact or q.kind.requirement or q.kind.kind
 
 
@@ -126,7 +132,8 @@ def extractive(q: AnalysedQuestion, reading: Reading, chunk_text: dict[str, str]
     """The quoted answer. When the question asks for a date, a figure, a name or a place that no
     quoted passage holds, the answer is a refusal that says so, shows what the documents do say and
     where to ask (`contact`, called only then)."""
-    unmet = not reading.satisfied and (q.kind.kind in NEEDS or bool(q.kind.contact) or bool(q.kind.requirement))
+    unmet = not reading.satisfied and (q.kind.kind in NEEDS or bool(q.kind.contact) or bool(q.kind.requirement)
+                                       or bool(q.kind.attribute) or bool(q.kind.numbered))
     if unmet and max((x.dense for x in reading.quotes), default=0.0) < UNMET_QUOTE_MIN_DENSE:
         # nothing holds the fact, and what is there is not even close to the question: a neighbouring
         # passage would only look like an answer ("how many islands has Japan" -> a plan's sentence)

@@ -142,6 +142,9 @@ class QuestionKind:
     span: str = ""  # "how many days", "mất mấy ngày": the duration is asked in this unit (day, week, month, year)
     process: bool = False  # "how long does it take to get": the time a procedure takes, not how long its result lasts
     attribute: str = ""  # "what is the motto of", "phương châm ... là gì": the passage must give that attribute
+    # "the number of the resolution", "nghị quyết số mấy": a document number ("226/2025/QH15"), written after
+    # the kind of document asked ("nghi quyet", "plan"), or "document" when the question names no kind
+    numbered: str = ""
 
     def satisfied_by(self, text: str, question: str = "", context: str = "", scope: str = "") -> bool:
         """Does a passage hold what this kind of question needs (a date, a number, a name ...)? A
@@ -153,6 +156,14 @@ class QuestionKind:
             return False
         if self.requirement and _REQUIREMENT_STATED[self.requirement].search(folded) is None:
             return False  # "the criteria are set by the Council" does not say what they are
+        if self.numbered:
+            if self.numbered == "document":
+                return _DOCUMENT_NUMBER.search(folded) is not None
+            # "Chương trình hành động số 01/CTr-UBND", "Decision 4068/QD-UBND", or a list item under its kind
+            # ("Nghị quyết:" then "Số 226/2025/QH15"); "Chỉ thị số 15-CT/TW" is not the programme's number
+            written = f"{_folded(context)} {folded}" if context else folded
+            return re.search(rf"\b{self.numbered}\b[\s:,]+(?:\w+\s+){{0,3}}?(?:(?:so|no|number)\.?\s+)?"
+                             rf"{_DOCUMENT_NUMBER.pattern}", written) is not None
         if self.attribute and not any(re.search(rf"\b{form}\b", folded) for form in _ATTRIBUTE_OF[self.attribute]):
             return False  # the plan's aims do not say what motto it follows
         if self.kind in FACT_KINDS and question and not same_year(folded, fold(question)):
@@ -529,6 +540,11 @@ def counted_noun(folded_question: str, language: str) -> tuple[str, bool]:
         return AREA, False
     words = folded_question.split()
     if language == "vi":
+        # "... là bao nhiêu %", "... là bao nhiêu phần trăm": a share of the subject before "là"
+        if words[-1:] == ["%"]:
+            words = words[:-1]
+        elif words[-2:] == ["phan", "tram"] and words[-4:-2] == ["bao", "nhieu"]:
+            words = words[:-2]
         for i, word in enumerate(words):
             if (word == "may" or (word == "nhieu" and i > 0 and words[i - 1] == "bao")) and i + 1 < len(words):
                 pair = words[i + 1:i + 3]
@@ -814,8 +830,20 @@ _WHEN_CLAUSE = re.compile(r" when (?:\w+ing|i|we|you|they|he|she|my|our|their|yo
 _COMPANY_NAMED = re.compile(r"\b(?:[Cc]ông ty|[Tt]ập đoàn|[Tt]ổng công ty)(?: (?:cổ phần|TNHH|trách nhiệm hữu hạn))? [A-ZĐ0-9]"
                             r"|\b[A-Z][\w&.-]*(?: [A-Z][\w&.-]*)* (?:Group|Corporation|Corp\.?|Co\.|Company|Ltd|JSC|Inc\.?|"
                             r"Holdings|Limited)\b")
-# one company, qualified ("which Japanese company", "cty Nhật Bản nào"; "cty" is chat shorthand)
+# the kind of document a number question names, as the documents write it before the number
+_DOCUMENT_KIND = re.compile(r" (resolution|decision|directive|decree|circular|plan|programme|program|nghi quyet|"
+                            r"quyet dinh|chi thi|nghi dinh|ke hoach|chuong trinh) ")
+# a document's number: "what is the number of the resolution", "nghị quyết số mấy", "số hiệu văn bản"
+_NUMBER_ASKED = re.compile(r" (?:what is |whats |what was )?the (?:number|no) of (?:the |this |that |its )?(?:\w+ ){0,4}?"
+                           r"(?:resolution|decision|directive|decree|circular|plan|document) | (?:what|which) "
+                           r"(?:resolution|decision|directive|decree|document) number | so hieu "
+                           r"| (?:nghi quyet|quyet dinh|chi thi|nghi dinh|ke hoach|van ban) (?:\w+ ){0,8}?so (?:may|bao nhieu|nao|gi) ")
+# one company, qualified ("which Japanese company", "cty Nhật Bản nào"; "cty" is chat shorthand), or the
+# companies that did something
 _ONE_COMPANY_ASKED = re.compile(r" (?:which|what) (?!(?:kinds?|types?|sorts?) )(?:\w+ ){0,2}?(?:company|firm) "
+                                # "which companies have set up / invested": the ones that did ("which companies
+                                # qualify" may ask a kind)
+                                r"| (?:which|what) (?:\w+ ){0,2}?(?:companies|firms) (?:have|has|had|did|already|\w+ed) "
                                 r"| (?:cty|cong ty|tap doan)(?: \w+){0,2}? nao ")
 _EN_YES_NO = re.compile(r"^\s*(is|are|does|do|did|can|could|will|has|have|was|were|should|must|may)\b")
 _VI_YES_NO = re.compile(r"\bco\b.*\bkhong\s*$")
@@ -931,6 +959,9 @@ def _question_kind(question: str, language: str) -> QuestionKind:
     words = re.findall(r"[0-9a-z%]+", fold(question))
     folded = " " + " ".join(words) + " "
     folded = folded.replace(" what s ", " what is ").replace(" whats ", " what is ")
+    if _NUMBER_ASKED.search(folded):  # "the number of the resolution ... passed": its number
+        kind_asked = _DOCUMENT_KIND.search(folded)
+        return QuestionKind("what", numbered=kind_asked.group(1) if kind_asked else "document")
     attribute = (_ATTRIBUTE_VI if language == "vi" else _ATTRIBUTE_EN).search(folded)
     if attribute:
         return QuestionKind("what", attribute=attribute.group(1))

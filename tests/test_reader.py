@@ -990,3 +990,19 @@ def test_companies_other_taxes_and_permits_the_documents_lack_are_refused(assist
 
 def test_a_share_asked_with_a_percent_sign_is_the_subjects(assistant: Assistant) -> None:
     assert_answered_with(assistant, "thuế tndn ưu đãi trong khu tmtd là bao nhiêu %", "10%")
+
+
+@pytest.mark.parametrize("question, fact", [
+    ("how many kilometres of national waterways does the city run now?", "489.2"),  # written "km"
+    ("what share of the deputies said yes to res 226?", "93.51%"),  # "share" is how the figure is asked
+    ("Nghị quyết 226 có bao nhiêu phiếu thuận?", "447/449"),  # votes are deputies in favour
+    ("Cảng biển vốn từ bao nhiêu thì UBND thành phố được bật đèn xanh chủ trương đầu tư?", "2.300 tỷ đồng"),
+])
+def test_units_shares_votes_and_idioms_get_the_figure(assistant: Assistant, question: str, fact: str) -> None:
+    assert_answered_with(assistant, question, fact)
+
+
+def test_a_vietnamese_period_from_day_to_day_answers_from_when_to_when(assistant: Assistant) -> None:
+    # "từ ngày 1 tháng 7 năm 2025 đến ngày 31 tháng 12 năm 2026": five words before each year
+    assert_answered_with(assistant, "thu nhap tang them cho cong chuc ap dung tu bao gio den bao gio",
+                         "31 tháng 12 năm 2026")

@@ -36,8 +36,9 @@ NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twe
 # Vietnamese number words, read with their marks: folded, "hai" is also Hải (Hải Phòng), "ba" bà,
 # "nam" năm (year) and "tam" tâm, so the folded forms would find a number in almost any sentence
 VI_NUMBER = re.compile(r"(?<!\w)(hai|ba|bốn|sáu|bảy|tám|chín|mười|mươi|trăm|nghìn|ngàn|triệu|tỷ|tỉ)(?!\w)")
-PERIOD = re.compile(r"\b(?:19|20)\d\d\s*[-–]\s*(?:19|20)\d\d\b|\b(?:from|tu)\s+(?:\S+\s+){0,3}?(?:19|20)\d\d\s+"
-                    r"(?:to|until|den|toi)\s+(?:\S+\s+){0,3}?(?:19|20)\d\d\b")
+# (a Vietnamese date takes five words before its year: "từ ngày 1 tháng 7 năm 2025 đến ngày 31 tháng 12 năm 2026")
+PERIOD = re.compile(r"\b(?:19|20)\d\d\s*[-–]\s*(?:19|20)\d\d\b|\b(?:from|tu)\s+(?:\S+\s+){0,5}?(?:19|20)\d\d\s+"
+                    r"(?:to|until|den|toi)\s+(?:\S+\s+){0,5}?(?:19|20)\d\d\b")
 # a date that names its day ("16 October 2025", "October 16", "ngày 16 tháng 10", "16/10/2025"), on folded text
 DAY = re.compile(rf"\b\d{{1,2}}\s+(?:{_EN_MONTHS})\b|\b(?:{_EN_MONTHS})\s+\d{{1,2}}\b|\bngay\s+\d{{1,2}}\b"
                  r"|\b\d{1,2}/\d{1,2}\b")
@@ -636,7 +637,9 @@ def _counts(folded: str, counted: str) -> bool:
     size = len(counted.split())
     for i in range(len(words) - size + 1):
         here = words[i:i + size]
-        if (" ".join(here) != counted if " " in counted else stem(here[0].strip(".,")) != counted):
+        word = here[0].strip(".,")
+        if (" ".join(here) != counted if " " in counted
+                else stem(word) != counted and word != _UNIT_SHORT.get(counted)):
             continue
         # a number just before it counts it unless a measure follows the number ("1.077 ha tại các
         # khu công nghiệp" is an area, not a number of industrial parks)
@@ -651,11 +654,18 @@ def _counts(folded: str, counted: str) -> bool:
     return False
 
 
+# a unit counted in words the passage may write short ("489.2 of the 517.5 km"), stemmed
+_UNIT_SHORT = {stem(w): short for w, short in (("kilometres", "km"), ("kilometers", "km"), ("hectares", "ha"),
+                                                ("metres", "m"), ("meters", "m"), ("tonnes", "t"), ("kilograms", "kg"))}
+
+
 def mentions(folded: str, counted: str) -> bool:
-    """The passage names what is counted (an English noun by its stem, Vietnamese words as written)."""
+    """The passage names what is counted (an English noun by its stem, or its unit written short;
+    Vietnamese words as written)."""
     if " " in counted or not counted.isascii():
         return re.search(rf"\b{re.escape(counted)}\b", folded) is not None
-    return any(stem(w) == counted for w in re.findall(r"[a-z]+", folded))
+    short = _UNIT_SHORT.get(counted)
+    return any(stem(w) == counted or w == short for w in re.findall(r"[a-z]+", folded))
 
 
 def office_asked(folded_question: str) -> tuple[str, tuple[str, ...]] | None:
@@ -1089,7 +1099,8 @@ QUESTION_FRAME = frozenset([
 # words about the answer's form rather than its subject: an address, a percentage, the documents,
 # "in a nutshell" (stemmed as the unit index stems)
 QUESTION_FRAME = QUESTION_FRAME | frozenset(stem(w) for w in (
-    "percent", "percentage", "nutshell", "details", "information", "summary", "total", "re", "regarding",
+    "percent", "percentage", "share", "proportion", "kilometres", "kilometers", "kilometre", "kilometer",
+    "hectares", "hectare", "nutshell", "details", "information", "summary", "total", "re", "regarding",
     "concerning", "provide", "provides", "stipulate", "stipulates", "anything", "gimme", "rundown", "lowdown",
     "recap", "gist", "offer", "offers", "offered", "offering",
     "altogether", "combined", "approximately", "roughly", "figure", "figures", "number", "acronym",

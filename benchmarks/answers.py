@@ -4,13 +4,15 @@ refused, and how many of those plainly, with no "what the documents do say" quot
 answer latency, with the default (extractive) composer.
 
     python benchmarks/answers.py                       # held-out half + the shared dev sets
-    python benchmarks/answers.py --set tune --set round1 --set round2 --set round3 --set round4 --set round5 --set round6 --set round7 --set round8 --set round9 --set round10 --set round11 --set round12 --set round13 --set round14 --set round15 --set round16 --set round17 --set round18 --show   # tuned on
+    python benchmarks/answers.py --set tune --set round1 --set round2 --set round3 --set round4 --set round5 --set round6 --set round7 --set round8 --set round9 --set round10 --set round11 --set round12 --set round13 --set round14 --set round15 --set round16 --set round17 --set round18 --set round19 --show   # tuned on
     python benchmarks/answers.py --set heldout --set dev-kinds --signals
 
 Sets (see tests/data/README.md):
-- `heldout`: tests/data/answer_round19.jsonl and followups_round19.jsonl, the nineteenth-round
+- `heldout`: tests/data/answer_round20.jsonl and followups_round20.jsonl, the twentieth-round
   held-out set, written from the documents by someone who saw neither the code nor the other sets;
   never tuned on;
+- `round19`: tests/data/answer_round19.jsonl and followups_round19.jsonl, the nineteenth round's
+  held-out set, reported in stop 27 (its first run) and open to tuning since;
 - `round18`: tests/data/answer_round18.jsonl and followups_round18.jsonl, the eighteenth round's
   held-out set, reported in stop 27 (its first run) and open to tuning since;
 - `round17`: tests/data/answer_round17.jsonl and followups_round17.jsonl, the seventeenth round's
@@ -79,7 +81,8 @@ EVAL = DATA / "answer_eval.jsonl"
 FOLLOWUPS = DATA / "followups.jsonl"
 # set name -> (its questions, its conversations) for the rounds written after round 1
 ROUNDS = {
-    "heldout": (DATA / "answer_round19.jsonl", DATA / "followups_round19.jsonl"),
+    "heldout": (DATA / "answer_round20.jsonl", DATA / "followups_round20.jsonl"),
+    "round19": (DATA / "answer_round19.jsonl", DATA / "followups_round19.jsonl"),
     "round18": (DATA / "answer_round18.jsonl", DATA / "followups_round18.jsonl"),
     "round17": (DATA / "answer_round17.jsonl", DATA / "followups_round17.jsonl"),
     "round16": (DATA / "answer_round16.jsonl", DATA / "followups_round16.jsonl"),
@@ -236,7 +239,7 @@ def followups(assistant: Assistant, name: str, show: bool) -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--set", action="append", dest="sets",
-                        help="heldout (round 19) | round18 | round17 | round16 | round15 | round14 | round13 | round12 | round11 | round10 | round9 | round8 | round7 | round6 | round5 | round4 | round3 | round2 | tune | round1 | dev | dev-kinds (repeatable; default: heldout, dev, dev-kinds)")
+                        help="heldout (round 20) | round19 | round18 | round17 | round16 | round15 | round14 | round13 | round12 | round11 | round10 | round9 | round8 | round7 | round6 | round5 | round4 | round3 | round2 | tune | round1 | dev | dev-kinds (repeatable; default: heldout, dev, dev-kinds)")
     parser.add_argument("--repeat", type=int, default=3, help="timed passes over the questions for latency")
     parser.add_argument("--show", action="store_true", help="print every answer")
     parser.add_argument("--signals", action="store_true", help="print the refusal signals of every question")

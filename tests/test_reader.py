@@ -520,6 +520,10 @@ def test_what_someone_asked_is_the_run_of_their_remarks(assistant: Assistant, qu
     # a person the question itself names is whom a bare "ông" then means, turn after turn
     (["Thứ trưởng Ngô Lê Văn biểu dương Hải Phòng vì điều gì?", "Ông còn đề nghị tận dụng cơ chế của nghị quyết nào?",
       "Về đội ngũ cán bộ đối ngoại thì ông yêu cầu gì?"], "tinh gọn"),
+    # after two turns about the votes, the articles are counted by the sentence that gives them, not
+    # by the votes sentence that matches the conversation best
+    (["Nghị quyết 226 được thông qua với bao nhiêu phiếu tán thành?", "Tại kỳ họp nào?",
+      "Nghị quyết này gồm bao nhiêu điều?"], "12 điều"),
 ])
 def test_a_follow_up_without_a_subject_of_its_own_is_answered_in_context(chatting: Assistant, turns: list[str],
                                                                          fact: str) -> None:
@@ -1006,3 +1010,53 @@ def test_a_vietnamese_period_from_day_to_day_answers_from_when_to_when(assistant
     # "từ ngày 1 tháng 7 năm 2025 đến ngày 31 tháng 12 năm 2026": five words before each year
     assert_answered_with(assistant, "thu nhap tang them cho cong chuc ap dung tu bao gio den bao gio",
                          "31 tháng 12 năm 2026")
+
+
+def test_an_issue_date_is_a_day_not_the_period_a_plan_covers(assistant: Assistant) -> None:
+    # "for the period of 2021-2025" is no issue date: the sentence that says "On March 27, 2023" is
+    assert_answered_with(assistant, "when was the economic diplomacy action program issued", "March 27, 2023")
+
+
+def test_an_edition_named_a_few_words_before_its_year_is_another_edition(assistant: Assistant) -> None:
+    # the documents report Techfest 2022 only; "Techfest Hải Phòng năm 2023" is another year's
+    answer = assert_refused(assistant, "Techfest Hải Phòng năm 2023 được tổ chức vào ngày nào?")
+    assert "techfest 2023" in assistant.explain("Techfest Hải Phòng năm 2023 được tổ chức vào ngày nào?")["reason"]
+    assert "27/3/2023" not in answer.text
+
+
+def test_which_official_texts_are_answered_by_their_numbers(assistant: Assistant) -> None:
+    # "ct" is chat shorthand for chương trình; the texts it implements are named by their numbers
+    assert_answered_with(assistant, "ct hanh dong 01 thuc hien nhung van ban nao cua dang", "217-KH/TU", "15-CT/TW")
+    # the resolution's own number is not another text it replaces
+    answer = assert_refused(assistant, "nghị quyết 226 thay thế văn bản nào")
+    assert answer.text.startswith("Tài liệu trong kho không nêu rõ số hiệu văn bản này"), answer.text
+
+
+@pytest.mark.parametrize("question, fact", [
+    ("Các cơ chế đặc biệt dành cho Hải Phòng được áp dụng thử trong bao lâu?", "năm năm"),  # áp dụng thử = thí điểm
+    ("hp dc tu quan bao nhieu km song ngoi cua trung uong", "489,2 km"),  # tự quản = quản lý
+    ("nghi quyet 226 co may dieu", "12 điều"),  # folded "may" after "có" is "mấy"
+    ("Nghị quyết 226 có bao nhiêu điều khoản?", "12 điều"),
+    ("ftz duoc chia thanh may khu", "ba khu vực"),  # not the incentives under "Khu thương mại tự do"
+])
+def test_vietnamese_paraphrases_and_counts_get_the_fact(assistant: Assistant, question: str, fact: str) -> None:
+    assert_answered_with(assistant, question, fact)
+
+
+def test_a_number_of_years_is_not_a_number_of_projects(assistant: Assistant) -> None:
+    # "... for the following 9 years; other projects pay" counts no projects licensed
+    answer = assert_refused(assistant, "how many investment projects have been licensed in the free trade zone so far")
+    assert answer.text.startswith("The documents do not state the figure asked for"), answer.text
+
+
+def test_a_request_to_list_the_sites_gets_the_sites_alone(assistant: Assistant) -> None:
+    # "Where ...? List the sites": the request is a list; the sentence that enumerates the three sites
+    # after its colon is the whole list, so the incentives of the same document are not added
+    answer = assistant.answer("Where exactly is the FTZ located? List the sites that make it up.")
+    assert not answer.refused, answer.text
+    for site in ("Chan Hung", "Nam Dinh Vu", "Cat Hai"):
+        assert site in answer.text, answer.text
+    assert "Corporate income tax" not in answer.text, answer.text
+    # ... but an enumeration that names what is listed and nothing else the question asks is not the
+    # whole answer: the carbon-credit mechanism is quoted too
+    assert_answered_with(assistant, "nq 226 co co che gi lien quan den tin chi carbon", "tín chỉ các-bon")

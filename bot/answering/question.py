@@ -158,8 +158,9 @@ class QuestionKind:
         if self.requirement and _REQUIREMENT_STATED[self.requirement].search(folded) is None:
             return False  # "the criteria are set by the Council" does not say what they are
         if self.numbered:
-            if self.numbered == "document":
-                return _DOCUMENT_NUMBER.search(folded) is not None
+            if self.numbered == "document":  # another document's number: "Nghị quyết 226 thay thế văn bản nào"
+                given = set(re.findall(r"\d+", fold(question)))  # is not answered by "Số 226/2025/QH15"
+                return any(re.match(r"\d+", m.group(0)).group(0) not in given for m in _DOCUMENT_NUMBER.finditer(folded))
             # "Chương trình hành động số 01/CTr-UBND", "Decision 4068/QD-UBND", or a list item under its kind
             # ("Nghị quyết:" then "Số 226/2025/QH15"); "Chỉ thị số 15-CT/TW" is not the programme's number
             written = f"{_folded(context)} {folded}" if context else folded
@@ -177,6 +178,9 @@ class QuestionKind:
                 return False  # "năm 2026" in a sentence about him is not the year he was born
             if self.day and DAY.search(folded) is None:
                 return False  # "kỳ họp cuối năm 2028" does not say on which day it meets
+            if not self.period and question and _ONE_DAY_EVENT.search(fold(question)):
+                # "when was the programme issued": "the plan for the period of 2021-2025" is no issue date
+                folded = _YEAR_SPAN.sub(" ", folded)
             return (PERIOD if self.period else DATE).search(folded) is not None
         if self.kind in ("how-many", "who") and question and self.counted != AREA \
                 and located_only(text, fold(question)):
@@ -199,7 +203,7 @@ class QuestionKind:
                 return False  # "4.600 tỷ đồng" in all is not a salary a month
             if self.age and _AGE.search(folded) is None:
                 return False
-            vietnamese = " " in self.counted or self.counted in _VI_COUNTED_ALONE
+            vietnamese = " " in self.counted or self.counted in VI_COUNTED_ALONE
             if not self.counted or vietnamese != has_vietnamese_marks(text):
                 return True
             return _counts(folded, self.counted) if self.attached else mentions(folded, self.counted)
@@ -231,6 +235,12 @@ class QuestionKind:
                 return _STREET.search(text) is not None
             return new_place(text, asked)
         return True
+
+
+# a "when" question about something done on one day: issued, passed, signed, held ...
+_ONE_DAY_EVENT = re.compile(r"\b(issued|adopted|passed|signed|held|launched|approved|organi[sz]ed|opened|hosted|announced|"
+                            r"ban hanh|thong qua|ky ket|to chuc|khai mac|phe duyet|dien ra|cong bo)\b")
+_YEAR_SPAN = re.compile(r"\b(?:19|20)\d\d\s*[-–]\s*(?:19|20)\d\d\b")
 
 
 EVERYWHERE = {"hai phong", "viet nam", "vietnam", "hp", "thanh pho hai phong", "hai phong city"}
@@ -557,7 +567,7 @@ def counted_noun(folded_question: str, language: str) -> tuple[str, bool]:
                     return "", False
                 noun = " ".join(pair) if len(pair) == 2 and pair[1] not in _VI_NOT_NOUN else pair[0]
                 # one syllable alone is too ambiguous folded, but for a few that only count ("bao nhiêu dân")
-                return (noun, True) if " " in noun or noun in _VI_COUNTED_ALONE else ("", False)
+                return (noun, True) if " " in noun or noun in VI_COUNTED_ALONE else ("", False)
         if words[-3:] == ["la", "bao", "nhieu"]:
             # "dân số Hải Phòng là bao nhiêu": the number is of its subject; in "... được bớt bao
             # nhiêu" the first words are not what the number is of
@@ -586,7 +596,8 @@ def counted_noun(folded_question: str, language: str) -> tuple[str, bool]:
 
 _LIVE_IN = re.compile(r"\bhow many (?:people|residents|inhabitants|citizens) (?:live|lives|living|reside|are living|are there)\b")
 # Vietnamese syllables that after "bao nhiêu" only count ("bao nhiêu dân")
-_VI_COUNTED_ALONE = frozenset(["dan"])
+# ("bao nhiêu điều": articles of a law, "mấy khu": zones or sites; "bao nhiêu điều kiện" is read as two words before this)
+VI_COUNTED_ALONE = frozenset(["dan", "dieu", "khu"])
 
 
 # what a "what is the ... of" question may ask the number of: a how-many question whose answer must
@@ -645,11 +656,13 @@ def _counts(folded: str, counted: str) -> bool:
         # khu công nghiệp" is an area, not a number of industrial parks)
         start = max(0, i - 4)
         for k in range(start, i):
-            if _COUNT.fullmatch(words[k].strip(".,") or "x") and (k + 1 == i or words[k + 1] not in _MEASURES):
+            after = words[k + 1].strip(".,;:") if k + 1 < i else ""  # "the following 9 years; other projects"
+            if _COUNT.fullmatch(words[k].strip(".,") or "x") and (not after or (after not in _MEASURES
+                                                                               and stem(after) not in _MEASURES)):
                 return True
         if any(_COUNT.fullmatch(w.strip(".,") or "x") for w in words[i + size:i + size + 1]):
             return True  # "deputies: 456"
-        if " " in counted and i and words[i - 1] in _VI_COUNT_WORDS:  # "sáu nhóm chính sách"
+        if (" " in counted or counted in VI_COUNTED_ALONE) and i and words[i - 1] in _VI_COUNT_WORDS:  # "sáu nhóm"
             return True
     return False
 
@@ -886,10 +899,16 @@ def question_kind(question: str, language: str) -> QuestionKind:
         return replace(kind, contact=contact)
     if kind.kind in ("what", "list", "overview"):
         asked = next((need for need, cue in _REQUIREMENT_ASKED if cue.search(folded)), "")
-        return replace(kind, requirement=asked) if asked else kind
+        if asked:
+            return replace(kind, requirement=asked)
+        if _OFFICIAL_TEXT_ASKED.search(f" {folded} "):  # "thực hiện những văn bản nào": documents, by their numbers
+            return replace(kind, numbered="document")
     return kind
 
 
+# "những văn bản nào", "văn bản gì của Đảng": official texts, which a passage names by their numbers
+# ("Kế hoạch số 217-KH/TU", "Chỉ thị số 15-CT/TW")
+_OFFICIAL_TEXT_ASKED = re.compile(r" van ban (?:\w+ ){0,3}?(?:nao|gi) ")
 # what a question asks to have spelled out: the papers to file, the conditions to meet, the steps to take
 _REQUIREMENT_ASKED = (
     ("documents", re.compile(r"\b(ho so|giay to|paperwork|dossier|what docs|which docs|what documents|which documents|"
@@ -986,6 +1005,8 @@ def _question_kind(question: str, language: str) -> QuestionKind:
         return QuestionKind("what")  # "Techfest 2022 là sự kiện gì", "HEZA là cơ quan nào": what the thing is
     if _NAME_CUE.search(folded) and (_THING_VI if language == "vi" else _THING_EN).search(folded):
         return QuestionKind("what")
+    if language == "en" and re.search(r" (?:list|enumerate) (?:the|all) ", folded):
+        return QuestionKind("list")  # "Where is the FTZ? List the sites that make it up": the request is the list
     if _ONE_COMPANY_ASKED.search(folded):
         return QuestionKind("who", body=True, company=True)  # "which Japanese company", "cty nhật nào": its name
     for kind, en, vi in _CUES:
@@ -1068,7 +1089,8 @@ def list_head(plain: str, language: str) -> list[str]:
                 return words[i - 2:i]
         return []
     for i, w in enumerate(words):
-        if w in ("what", "which"):
+        # "what/which X", or a request: "list the sites", "name all the sectors"
+        if w in ("what", "which") or (w in ("list", "name", "enumerate") and words[i + 1:i + 2] in (["the"], ["all"])):
             for nxt in words[i + 1:i + 5]:
                 if len(nxt) > 3 and nxt.endswith("s") and not nxt.endswith("ss"):
                     return [nxt]

@@ -20,7 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from bot.answering.question import DAY, FACT_KINDS, PERSON, YEAR, AnalysedQuestion, mentions, same_year
+from bot.answering.question import (
+    DAY,
+    FACT_KINDS,
+    PERSON,
+    VI_COUNTED_ALONE,
+    YEAR,
+    AnalysedQuestion,
+    mentions,
+    same_year,
+)
 from indexer.search import SearchResult
 from indexer.text import fold, folded_words, name_runs
 from indexer.unit_index import UnitIndex, analyse
@@ -54,6 +63,7 @@ DAY_BONUS = 0.15
 W_TEXT_LIST = 0.4
 LIST_BONUS = 0.4
 HEAD_BONUS = 0.3  # ... and more when its introduction or heading names what the question lists
+WHOLE_INLINE_MIN_TEXT = 0.15  # ... and an enumeration in a sentence is the whole answer with this much of them
 LIST_HEAD_MIN_TEXT = 0.25  # ... an unheaded enumeration, a quarter of the question's words in its text
 MAX_HEADING_WORDS = 15  # what a sentence says before its colon introduces what follows, if this short
 LIST_MIN_CONTEXT = 0.5  # ... when the enumeration's text, title and section hold half the question's words
@@ -69,6 +79,8 @@ MAX_QUOTES = {"list": 3, "overview": 3, "what": 2, "yes-no": 2}
 DEFAULT_MAX_QUOTES = 2
 STRICT_KINDS = ("when", "how-many", "how-long", "who", "where", "yes-no")  # one fact asked for
 STRICT_FOLLOW_MARGIN = 0.05
+# in a follow-up, a unit that holds the fact asked this close behind a best match that lacks it answers instead
+NEXT_ANSWER_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -112,7 +124,10 @@ _POINTS_BACK_VI = re.compile(r"^\s*(đây|điều này|việc này|những|các|
 def lists_counted(unit: Unit, counted: str) -> bool:
     """Is this list an enumeration of what a "how many" question counts ("có mấy nội dung trọng
     tâm" and "gồm các nội dung trọng tâm sau:")? Then its number of items is the answer."""
-    return len(unit.items) >= 2 and mentions(fold(f"{unit.intro} {unit.section}"), counted)
+    head = f"{unit.intro} {unit.section}"
+    if counted in VI_COUNTED_ALONE:  # "mấy khu": a heading's "Khu thương mại tự do" is a place, not the things listed
+        return len(unit.items) >= 2 and any(w[0].islower() and fold(w) == counted for w in _WORD.findall(head))
+    return len(unit.items) >= 2 and mentions(fold(head), counted)
 
 
 def _names_head(head: frozenset[str], heading: frozenset[str]) -> bool:
@@ -426,12 +441,26 @@ class Reader:
             after = next((x for x in scored if x.index == self._next.get(top.index)), None)
             if after is None or not after.satisfies:
                 after = self._field_answering(top, scored)
-            if after is not None:
+            # a follow-up is searched with the turns before it ("... gồm bao nhiêu điều?" after a turn
+            # about the votes): the votes sentence matches the conversation best, and the one close
+            # behind it that gives the number answers alone
+            follow_up = "\n" in q.search_text.strip()
+            close = None if after is not None or not follow_up else next(
+                (x for x in scored[1:3] if x.satisfies and x.score >= top.score - NEXT_ANSWER_MARGIN), None)
+            if close is not None:
+                top = close
+                chosen = [top]
+            elif after is not None:
                 chosen.append(after)
         margin = STRICT_FOLLOW_MARGIN if q.kind.kind in STRICT_KINDS else FOLLOW_MARGIN
         # a list or overview answer quotes more of the leading document, unless the leading quote is
         # itself the whole list
-        wide = q.kind.kind in ("list", "overview") and first.unit.kind != "list"
+        # (a sentence that enumerates what the question lists after its colon, "in three sites: ...", is one,
+        # when it also holds some of the question's other words: "các cơ chế thí điểm gồm: ..." does not
+        # answer "cơ chế gì liên quan đến tín chỉ carbon")
+        wide = q.kind.kind in ("list", "overview") and first.unit.kind != "list" and not (
+            q.head and inline_items(first.unit.text) and first.lexical >= WHOLE_INLINE_MIN_TEXT
+            and _names_head(q.head, self._heading_terms(first.unit)))
         for cand in scored[1:]:
             if len(chosen) >= limit:
                 break

@@ -342,6 +342,10 @@ def _numbered(words: list[str], i: int, editions: dict[str, set[str]]) -> tuple[
     return name, edition_number(word)
 
 
+# what may stand between an event's name and its year ("Techfest Hải Phòng năm 2023", "ABAC held in 2025")
+_BEFORE_YEAR = {"nam", "in", "of", "the", "year", "hai", "phong", "hp", "held", "vao", "to", "chuc", "dien", "ra"}
+
+
 def other_edition(q: AnalysedQuestion, editions: dict[str, set[str]]) -> str:
     """A yearly event the question names with a year the documents do not give it ("Techfest
     2026", when they report Techfest 2022), or a meeting of a series with another number ("ABAC
@@ -350,9 +354,13 @@ def other_edition(q: AnalysedQuestion, editions: dict[str, set[str]]) -> str:
     words = folded_words(q.plain)
     for i, word in enumerate(words[1:], 1):
         if YEAR.fullmatch(word):
-            known = editions.get(words[i - 1], set())
+            # the name may sit a few words before its year: "Techfest Hải Phòng năm 2023", "Techfest in 2023"
+            j = i - 1
+            while j > 0 and i - j <= 3 and words[j] not in editions and words[j] in _BEFORE_YEAR:
+                j -= 1
+            known = editions.get(words[j], set())
             if any(YEAR.fullmatch(k) for k in known) and word not in known:
-                return f"{words[i - 1]} {word}"
+                return f"{words[j]} {word}"
             continue
         series, number = _numbered(words, i, editions)
         known = editions.get(series, set())

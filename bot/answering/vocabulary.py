@@ -223,6 +223,8 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             if (unseen_pair and f"{a} {b}" in vi_compounds(pair_marked) and f"{fa} {fb}" not in GENERIC_VI
                     and f"{fa} {fb}" not in VI_CUE_PAIRS and fb not in _QUESTION_PARTICLES
                     and not (fa in _VI_AUXILIARIES and not pair_marked)
+                    # "có may điều", "gồm may nhóm": folded "may" after a verb of having is "mấy" (how many)
+                    and not (fa == "may" and not pair_marked and i > 0 and folded[i - 1] in _HAVING)
                     and not (fb == "la" and not pair_marked and i + 2 < len(folded))  # "bán là ...": a copula
                     and f"{fa}_{fb}" not in QUESTION_FRAME_PAIRS and df.get(f"{fa}_{fb}", 0) == 0
                     and not (fa in linked and fb in linked)):
@@ -251,6 +253,10 @@ def unseen_words(plain: str, language: str, units: UnitIndex, df: dict[str, int]
             if written in _MISSING_NOUNS or ((written in nouns) if pair_marked else vi_can_be_noun(written)):
                 concepts.append(folded_pair)
     return Unseen(tuple(dict.fromkeys(concepts)), tuple(dict.fromkeys(names)))
+
+
+# verbs of having or lasting after which a folded "may" asks how many ("co may", "gom may", "mat may")
+_HAVING = frozenset(["co", "gom", "duoc", "la", "mat", "trong", "chia", "thanh"])
 
 
 # one-syllable nouns that frame a question ("tên là gì", "hôm nào", "dịp nào")

@@ -10,7 +10,7 @@ answer latency, with the default (extractive) composer.
 Sets (see tests/data/README.md):
 - `heldout`: tests/data/answer_round20.jsonl and followups_round20.jsonl, the twentieth-round
   held-out set, written from the documents by someone who saw neither the code nor the other sets;
-  never tuned on;
+  run once and reported in stop 28, not tuned on;
 - `round19`: tests/data/answer_round19.jsonl and followups_round19.jsonl, the nineteenth round's
   held-out set, reported in stop 27 (its first run) and open to tuning since;
 - `round18`: tests/data/answer_round18.jsonl and followups_round18.jsonl, the eighteenth round's

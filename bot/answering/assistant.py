@@ -236,7 +236,8 @@ class Assistant:
             else frozenset()
         names = tuple(filter(None, map(_specific, gen.units.names_in(fold(plain))))) if kind.kind in FACT_KINDS \
             else ()
-        return AnalysedQuestion(question, plain, search_text, lang, kind, weights, links, head, names)
+        return AnalysedQuestion(question, plain, search_text, lang, kind, weights, links, head, names,
+                                follow_up="\n" in search_text.strip())
 
     def _in_context(self, chat_key: str | None, question: str, language: str | None) -> tuple[str, str, str, str]:
         """The question with the person "he" / "ông ấy" stands for, that person, its language, and the

@@ -23,13 +23,15 @@ from indexer.unit_index import stem
 
 _EN_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
               "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+# two years joined by a dash ("2021-2025"): a period
+_YEAR_SPAN_PATTERN = r"\b(?:19|20)\d\d\s*[-–]\s*(?:19|20)\d\d\b"
 DATE = re.compile(
     rf"\b(?:\d{{1,2}}\s+(?:{_EN_MONTHS})\s+\d{{4}}|(?:{_EN_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
     rf"|(?:{_EN_MONTHS})\s+\d{{4}}|(?:in|since|from|by|until|of|on|during)\s+(?:19|20)\d\d\b"
     r"|ngay\s+\d{1,2}(?:\s+thang\s+\d{1,2}(?:\s+nam\s+\d{4})?|/\d{1,2}(?:/\d{4})?)"
     r"|thang\s+\d{1,2}(?:\s+nam\s+\d{4}|/\d{4})|nam\s+(?:19|20)\d\d|\d{1,2}/\d{1,2}/\d{4}"
     rf"|(?:morning|afternoon|evening) of (?:{_EN_MONTHS})\s+\d{{1,2}}|(?:{_EN_MONTHS})\s+\d{{1,2}}\b"
-    r"|\b(?:19|20)\d\d\s*[-–]\s*(?:19|20)\d\d\b|\b(?:19|20)\d\d\b)",
+    rf"|{_YEAR_SPAN_PATTERN}|\b(?:19|20)\d\d\b)",
     re.IGNORECASE)
 NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|hundred|thousand|million|"
                     r"billion)\b")
@@ -37,7 +39,7 @@ NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twe
 # "nam" năm (year) and "tam" tâm, so the folded forms would find a number in almost any sentence
 VI_NUMBER = re.compile(r"(?<!\w)(hai|ba|bốn|sáu|bảy|tám|chín|mười|mươi|trăm|nghìn|ngàn|triệu|tỷ|tỉ)(?!\w)")
 # (a Vietnamese date takes five words before its year: "từ ngày 1 tháng 7 năm 2025 đến ngày 31 tháng 12 năm 2026")
-PERIOD = re.compile(r"\b(?:19|20)\d\d\s*[-–]\s*(?:19|20)\d\d\b|\b(?:from|tu)\s+(?:\S+\s+){0,5}?(?:19|20)\d\d\s+"
+PERIOD = re.compile(_YEAR_SPAN_PATTERN + r"|\b(?:from|tu)\s+(?:\S+\s+){0,5}?(?:19|20)\d\d\s+"
                     r"(?:to|until|den|toi)\s+(?:\S+\s+){0,5}?(?:19|20)\d\d\b")
 # a date that names its day ("16 October 2025", "October 16", "ngày 16 tháng 10", "16/10/2025"), on folded text
 DAY = re.compile(rf"\b\d{{1,2}}\s+(?:{_EN_MONTHS})\b|\b(?:{_EN_MONTHS})\s+\d{{1,2}}\b|\bngay\s+\d{{1,2}}\b"
@@ -153,13 +155,14 @@ class QuestionKind:
         `context`: the passage's section and list introduction (the subject of a sentence that
         names none); `scope`: the text around the passage (its chunk)."""
         folded = _folded(text)
+        asked = fold(question)  # the question, folded once for the checks below
         if self.contact and (_EMAIL if self.contact == "email" else _PHONE).search(text) is None:
             return False
         if self.requirement and _REQUIREMENT_STATED[self.requirement].search(folded) is None:
             return False  # "the criteria are set by the Council" does not say what they are
         if self.numbered:
             if self.numbered == "document":  # another document's number: "Nghị quyết 226 thay thế văn bản nào"
-                given = set(re.findall(r"\d+", fold(question)))  # is not answered by "Số 226/2025/QH15"
+                given = set(re.findall(r"\d+", asked))  # is not answered by "Số 226/2025/QH15"
                 return any(re.match(r"\d+", m.group(0)).group(0) not in given for m in _DOCUMENT_NUMBER.finditer(folded))
             # "Chương trình hành động số 01/CTr-UBND", "Decision 4068/QD-UBND", or a list item under its kind
             # ("Nghị quyết:" then "Số 226/2025/QH15"); "Chỉ thị số 15-CT/TW" is not the programme's number
@@ -168,22 +171,22 @@ class QuestionKind:
                              rf"{_DOCUMENT_NUMBER.pattern}", written) is not None
         if self.attribute and not any(re.search(rf"\b{form}\b", folded) for form in _ATTRIBUTE_OF[self.attribute]):
             return False  # the plan's aims do not say what motto it follows
-        if self.kind in FACT_KINDS and question and not same_year(folded, fold(question)):
+        if self.kind in FACT_KINDS and question and not same_year(folded, asked):
             return False
         if self.kind in ("how-many", "when", "how-long") and question:
-            for number in set(re.findall(r"\d+(?:[./-]\d+)*", fold(question))):
+            for number in set(re.findall(r"\d+(?:[./-]\d+)*", asked)):
                 folded = re.sub(rf"(?<![\d.,/-]){re.escape(number)}(?![\d.,/-]*\d)", " ", folded)
         if self.kind == "when":
             if self.born and _BORN.search(folded) is None:
                 return False  # "năm 2026" in a sentence about him is not the year he was born
             if self.day and DAY.search(folded) is None:
                 return False  # "kỳ họp cuối năm 2028" does not say on which day it meets
-            if not self.period and question and _ONE_DAY_EVENT.search(fold(question)):
+            if not self.period and question and _ONE_DAY_EVENT.search(asked):
                 # "when was the programme issued": "the plan for the period of 2021-2025" is no issue date
                 folded = _YEAR_SPAN.sub(" ", folded)
             return (PERIOD if self.period else DATE).search(folded) is not None
         if self.kind in ("how-many", "who") and question and self.counted != AREA \
-                and located_only(text, fold(question)):
+                and located_only(text, asked):
             return False
         if self.kind == "how-many":
             if not self.counted and not self.money and not self.age and _EXEMPT.search(folded):
@@ -228,7 +231,6 @@ class QuestionKind:
             # ten years" has capitals, but names no agency)
             return organisation if self.agency else organisation or _capitalised_run(text)
         if self.kind == "where":
-            asked = fold(question)
             if _WEB_ASKED.search(asked):  # "the web address", "đăng ở trang nào": a site
                 return _WEB.search(text) is not None
             if _PREMISES_ASKED.search(asked):  # "the office address", "trụ sở": a street, a number
@@ -240,7 +242,7 @@ class QuestionKind:
 # a "when" question about something done on one day: issued, passed, signed, held ...
 _ONE_DAY_EVENT = re.compile(r"\b(issued|adopted|passed|signed|held|launched|approved|organi[sz]ed|opened|hosted|announced|"
                             r"ban hanh|thong qua|ky ket|to chuc|khai mac|phe duyet|dien ra|cong bo)\b")
-_YEAR_SPAN = re.compile(r"\b(?:19|20)\d\d\s*[-–]\s*(?:19|20)\d\d\b")
+_YEAR_SPAN = re.compile(_YEAR_SPAN_PATTERN)
 
 
 EVERYWHERE = {"hai phong", "viet nam", "vietnam", "hp", "thanh pho hai phong", "hai phong city"}
@@ -1075,6 +1077,7 @@ class AnalysedQuestion:
     # the proper names the question gives that the passages write ("techfest 2022", "lach huyen"):
     # a date, a number, a name or a place is an answer only in a passage about one of them
     names: tuple[str, ...] = ()
+    follow_up: bool = False  # searched with the conversation's earlier turn ("question\nearlier question")
 
 
 def list_head(plain: str, language: str) -> list[str]:

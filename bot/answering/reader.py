@@ -444,8 +444,7 @@ class Reader:
             # a follow-up is searched with the turns before it ("... gồm bao nhiêu điều?" after a turn
             # about the votes): the votes sentence matches the conversation best, and the one close
             # behind it that gives the number answers alone
-            follow_up = "\n" in q.search_text.strip()
-            close = None if after is not None or not follow_up else next(
+            close = None if after is not None or not q.follow_up else next(
                 (x for x in scored[1:3] if x.satisfies and x.score >= top.score - NEXT_ANSWER_MARGIN), None)
             if close is not None:
                 top = close
